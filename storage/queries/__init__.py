@@ -1,0 +1,1 @@
+"""Query functions grouped by subject; each is keyword-only and takes the session."""
