@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     )
 
     bot_token: SecretStr | None = None
+    bot_username: str | None = None
     data_dir: Path = Path("data")
     database_url: str | None = None
     timezone: str = "Asia/Shanghai"

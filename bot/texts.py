@@ -50,8 +50,17 @@ class Texts:
             keep_trailing_newline=False,
             extensions=["jinja2.ext.loopcontrols"],
         )
-        self.env.globals["label"] = self._label_global
-        self.env.filters["score"] = format_score
+        # Terminal output (the CLI) is plain text: same templates folder, no HTML escaping.
+        self.plain_env = Environment(
+            loader=FileSystemLoader(str(self.templates_dir)),
+            autoescape=False,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        for env in (self.env, self.plain_env):
+            env.globals["label"] = self._label_global
+            env.filters["score"] = format_score
 
     def lang(self, language: str | None) -> str:
         """Return a supported language, falling back to the default."""
@@ -83,6 +92,12 @@ class Texts:
         """Render ``templates/<lang>/<name>.j2`` and strip surrounding blank lines."""
         language = self.lang(language)
         template = self.env.get_template(f"{language}/{name}.j2")
+        return template.render(lang=language, **context).strip()
+
+    def render_plain(self, language: str | None, name: str, **context: Any) -> str:
+        """Render a template for the terminal, without HTML escaping."""
+        language = self.lang(language)
+        template = self.plain_env.get_template(f"{language}/{name}.j2")
         return template.render(lang=language, **context).strip()
 
     def _label_global(self, key: str, lang: str, **params: Any) -> str:

@@ -1,0 +1,7 @@
+"""``python -m bot`` runs the same CLI as the ``kaohe`` command."""
+
+import sys
+
+from bot.cli import main
+
+sys.exit(main())

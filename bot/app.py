@@ -1,0 +1,145 @@
+"""The composition root: one function builds the whole Application from the settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot import access, basics, invites, leadership, signup
+from bot.config import Settings
+from bot.context import KaoheApplication, KaoheContext, Services
+from bot.menus import set_default_menus, set_person_menu
+from bot.persistence import DatabasePersistence
+from bot.processor import PerUserUpdateProcessor
+from bot.texts import Texts
+from storage.engine import create_engine, make_session_factory, transaction
+from storage.queries.roster import ensure_unit, list_cadres
+
+log = logging.getLogger(__name__)
+
+# Every capability module exposes handlers(); the order is the order of matching in group 0.
+CAPABILITIES = (signup, basics, invites, leadership)
+
+
+def build_services(settings: Settings, *, texts: Texts | None = None) -> Services:
+    engine = create_engine(settings.resolved_database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        texts=texts or Texts(default_language=settings.default_language),
+    )
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    services: Services | None = None,
+    rate_limit: bool = True,
+) -> KaoheApplication:
+    """Build the Application: handlers, persistence, update processor, defaults, lifecycle.
+
+    ``request`` replaces the HTTP client (tests pass a fake Telegram); everything else is the
+    code that runs in production.
+    """
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    services = services or build_services(settings)
+    processor = PerUserUpdateProcessor()
+    builder = (
+        ApplicationBuilder()
+        .application_class(KaoheApplication, kwargs={"services": services})
+        .token(settings.bot_token.get_secret_value())
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                tzinfo=settings.zone,
+            )
+        )
+        .context_types(ContextTypes(context=KaoheContext))
+        .concurrent_updates(processor)
+        .persistence(DatabasePersistence(services.sessions))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram_api_base_url:
+        builder = builder.base_url(settings.telegram_api_base_url)
+    if settings.telegram_api_file_url:
+        builder = builder.base_file_url(settings.telegram_api_file_url)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    else:
+        proxy = (
+            settings.telegram_proxy_url.get_secret_value() if settings.telegram_proxy_url else None
+        )
+        builder = builder.request(
+            HTTPXRequest(connection_pool_size=16, proxy=proxy)
+        ).get_updates_request(HTTPXRequest(proxy=proxy, read_timeout=30))
+    app: KaoheApplication = builder.build()  # type: ignore[assignment]
+    processor.application = app
+    for handler, group in access.gate_handlers():
+        app.add_handler(handler, group=group)
+    for module in CAPABILITIES:
+        app.add_handlers(module.handlers())
+    app.add_handlers(basics.fallback_handlers())
+    app.add_error_handler(_error_handler)
+    return app
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.services  # type: ignore[attr-defined]
+    settings = services.settings
+    async with transaction(services.sessions) as session:
+        unit = await ensure_unit(
+            session=session, name=settings.unit_name, timezone=settings.timezone
+        )
+        if settings.leadership_chat_id is not None and unit.leadership_chat_id is None:
+            unit.leadership_chat_id = settings.leadership_chat_id
+            session.add(unit)
+        services.unit_id = unit.id
+    await set_default_menus(app.bot, services.texts)
+    async with services.sessions() as session:
+        people = [
+            c
+            for c in await list_cadres(session=session, unit_id=services.unit_id)
+            if c.telegram_user_id
+        ]  # type: ignore[arg-type]
+    for cadre in people:
+        await set_person_menu(app.bot, services.texts, cadre)
+    log.info("kaohe ready as @%s for unit %s", app.bot.username, settings.unit_name)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    await app.services.engine.dispose()  # type: ignore[attr-defined]
+
+
+async def _error_handler(update: object, context: KaoheContext) -> None:
+    """Log the failure, then tell the person something useful; never a traceback or secret."""
+    error = context.error
+    if isinstance(update, Update):
+        context.set_outcome(update.update_id, f"error:{type(error).__name__}")
+    log.error("update handling failed", exc_info=error)
+    if not isinstance(update, Update) or isinstance(error, Forbidden):
+        return
+    text = context.render("errors/internal")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:190], show_alert=True)
+        elif update.effective_message is not None and update.effective_chat is not None:
+            await update.effective_message.reply_text(text)
+    except Exception:
+        log.warning("could not tell the user about the failure", exc_info=True)
+
+
+__all__: list[Any] = ["build_application", "build_services"]

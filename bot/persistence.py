@@ -1,0 +1,135 @@
+"""python-telegram-bot persistence in the project's database.
+
+Conversation states and user/chat data are stored as JSON rows (no pickle file), so a bot
+restarted in the middle of a self-score resumes at the same step, and the data can be read and
+backed up with the rest of the database. Everything kept in ``user_data`` must be JSON-able.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import delete, select
+from telegram.ext import BasePersistence, PersistenceInput
+
+from storage.engine import SessionFactory, transaction
+from storage.models import PersistedConversation, PersistedData, utcnow
+
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
+CDCData = Any
+
+
+def _key(key: ConversationKey) -> str:
+    return json.dumps(list(key))
+
+
+def _unkey(text: str) -> ConversationKey:
+    return tuple(json.loads(text))
+
+
+class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Store conversations and user/chat data in ``persisted_*`` tables.
+
+    Bot data is not stored: shared resources live on the Application, domain data in tables.
+    """
+
+    def __init__(self, sessions: SessionFactory, update_interval: float = 60) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=True, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self._sessions = sessions
+
+    async def _load(self, kind: str) -> dict[int, dict[Any, Any]]:
+        async with self._sessions() as session:
+            rows = (
+                await session.exec(select(PersistedData).where(PersistedData.kind == kind))
+            ).all()
+        return {int(row.key): dict(row.data or {}) for row in rows}
+
+    async def _store(self, kind: str, key: int, data: dict[Any, Any]) -> None:
+        async with transaction(self._sessions) as session:
+            row = await session.get(PersistedData, (kind, str(key)))
+            if row is None:
+                session.add(PersistedData(kind=kind, key=str(key), data=data))
+            else:
+                row.data = data
+                row.updated_at = utcnow()
+                session.add(row)
+
+    async def _drop(self, kind: str, key: int) -> None:
+        async with transaction(self._sessions) as session:
+            await session.exec(
+                delete(PersistedData)
+                .where(PersistedData.kind == kind)  # type: ignore[arg-type]
+                .where(PersistedData.key == str(key))  # type: ignore[arg-type]
+            )
+
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        return await self._load("user")
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return await self._load("chat")
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        return {}
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        async with self._sessions() as session:
+            rows = (
+                await session.exec(
+                    select(PersistedConversation).where(PersistedConversation.name == name)
+                )
+            ).all()
+        return {_unkey(row.key): row.state for row in rows}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        async with transaction(self._sessions) as session:
+            row = await session.get(PersistedConversation, (name, _key(key)))
+            if new_state is None:
+                if row is not None:
+                    await session.delete(row)
+            elif row is None:
+                session.add(PersistedConversation(name=name, key=_key(key), state=new_state))
+            else:
+                row.state = new_state
+                session.add(row)
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        await self._store("user", user_id, data)
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        await self._store("chat", chat_id, data)
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        await self._drop("chat", chat_id)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._drop("user", user_id)
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None
