@@ -7,11 +7,21 @@ comma-separated set of role keys (``cadre,head``): the set is tiny and rarely qu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -185,5 +195,291 @@ class PersistedData(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     data: Any = Field(default=None, sa_type=JSON)
     updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
+    )
+
+
+# --- Appraisal: scheme, periods, targets, submissions, ballots, office records, results -------
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """A Decimal stored as its exact text.
+
+    Scores and money must come back exactly as computed (recompute must equal the stored
+    figure); SQLite has no decimal type and SQLAlchemy warns when it would round-trip through
+    float, so both backends store the canonical string.
+    """
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> str | None:
+        return None if value is None else str(Decimal(value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+class SchemeVersion(SQLModel, table=True):
+    """A scheme file as loaded; a period freezes the version in force when it opens."""
+
+    __tablename__ = "scheme_version"
+    __table_args__ = (UniqueConstraint("unit_id", "fingerprint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    fingerprint: str = Field(max_length=64)
+    content: dict[str, Any] = Field(sa_type=JSON)
+    source_text: str = Field(sa_type=Text)
+    loaded_from: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
+    )
+
+
+class PeriodKind(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    HALF = "half"
+    YEAR = "year"
+
+
+class PeriodState(StrEnum):
+    """scheduled → open → closed; quarters go on: closed → in_review → published."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+    IN_REVIEW = "in_review"
+    PUBLISHED = "published"
+
+
+class Period(SQLModel, table=True):
+    """A month, quarter, half-year or year of one unit, with its window (stored in UTC)."""
+
+    __tablename__ = "period"
+    __table_args__ = (UniqueConstraint("unit_id", "kind", "year", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str = Field(max_length=16)
+    year: int
+    number: int  # month 1-12, quarter 1-4, half 1-2, year 1
+    starts_on: date
+    ends_on: date
+    opens_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    closes_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    review_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    appeal_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    state: str = Field(default=PeriodState.SCHEDULED.value, max_length=16, index=True)
+    scheme_version_id: int | None = Field(default=None, foreign_key="scheme_version.id")
+    scheme: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    opened_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    published_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+    @property
+    def code(self) -> str:
+        """The period's short name, as the CLI accepts it: 2026-03, 2026-Q1, 2026-H1, 2026."""
+        if self.kind == PeriodKind.MONTH:
+            return f"{self.year}-{self.number:02d}"
+        if self.kind == PeriodKind.QUARTER:
+            return f"{self.year}-Q{self.number}"
+        if self.kind == PeriodKind.HALF:
+            return f"{self.year}-H{self.number}"
+        return str(self.year)
+
+
+class Target(SQLModel, table=True):
+    """One line of a cadre's annual target rules (目标管理考核细则), under one scheme item.
+
+    A quantified target has a figure and a unit and is scored from the reported actual; a judged
+    one is scored 0-100. The points of one cadre's targets under one item add up to 100.
+    """
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("cadre_id", "year", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    year: int
+    item_key: str = Field(max_length=32)
+    code: str = Field(max_length=16)
+    title: str = Field(max_length=200)
+    quantified: bool = Field(default=False)
+    target_value: Decimal | None = Field(default=None, sa_type=DecimalText)
+    measure_unit: str | None = Field(default=None, max_length=20)
+    points: Decimal = Field(sa_type=DecimalText)
+
+
+class RatingSource(StrEnum):
+    SELF = "self"
+    HEAD = "head"
+
+
+class RatingState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class Rating(SQLModel, table=True):
+    """A self-score or a head's rating of one cadre for one month."""
+
+    __tablename__ = "rating"
+    __table_args__ = (UniqueConstraint("period_id", "ratee_id", "source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    ratee_id: int = Field(foreign_key="cadre.id", index=True)
+    rater_id: int = Field(foreign_key="cadre.id")
+    source: str = Field(max_length=8)
+    state: str = Field(default=RatingState.DRAFT.value, max_length=16)
+    total: Decimal | None = Field(default=None, sa_type=DecimalText)
+    submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
+    )
+
+
+class RatingLine(SQLModel, table=True):
+    """One answer inside a rating: an item (or one target of it) with its score or actual."""
+
+    __tablename__ = "rating_line"
+    __table_args__ = (UniqueConstraint("rating_id", "line_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rating_id: int = Field(foreign_key="rating.id", index=True)
+    line_key: str = Field(max_length=48)  # item key, or "<item>.<target code>"
+    item_key: str = Field(max_length=32)
+    target_id: int | None = Field(default=None, foreign_key="target.id")
+    score: Decimal | None = Field(default=None, sa_type=DecimalText)
+    actual: Decimal | None = Field(default=None, sa_type=DecimalText)
+    note: str | None = Field(default=None, max_length=1000)
+    evidence_file_id: str | None = Field(default=None, max_length=200)
+    evidence_kind: str | None = Field(default=None, max_length=16)
+
+
+class BallotParticipation(SQLModel, table=True):
+    """That a rater cast their democratic ballot in a period; it says nothing of the grades."""
+
+    __tablename__ = "ballot_participation"
+    __table_args__ = (UniqueConstraint("period_id", "rater_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    rater_id: int = Field(foreign_key="cadre.id")
+    cast_on: date
+
+
+class BallotDraft(SQLModel, table=True):
+    """A ballot still being filled in: the voter's own until cast, then deleted."""
+
+    __tablename__ = "ballot_draft"
+
+    period_id: int = Field(foreign_key="period.id", primary_key=True)
+    rater_id: int = Field(foreign_key="cadre.id", primary_key=True)
+    ratee_id: int = Field(foreign_key="cadre.id", primary_key=True)
+    grade: str = Field(max_length=16)
+
+
+class BallotTally(SQLModel, table=True):
+    """How many cast ballots gave a ratee each grade.
+
+    All rows of a period are created (at zero) when its ballot opens and casting only adds one to
+    counts, so neither row ids nor insertion order nor timestamps can tie a grade to a rater.
+    """
+
+    __tablename__ = "ballot_tally"
+
+    period_id: int = Field(foreign_key="period.id", primary_key=True)
+    ratee_id: int = Field(foreign_key="cadre.id", primary_key=True)
+    grade: str = Field(max_length=16, primary_key=True)
+    count: int = Field(default=0)
+
+
+class DisciplineRecord(SQLModel, table=True):
+    """An office-rules violation (机关制度) recorded by the office; undone, never deleted."""
+
+    __tablename__ = "discipline_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    violation_key: str = Field(max_length=32)
+    deduction: Decimal = Field(sa_type=DecimalText)
+    occurred_on: date
+    note: str | None = Field(default=None, max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="cadre.id")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
+    )
+    undone_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    undone_by_id: int | None = Field(default=None, foreign_key="cadre.id")
+
+
+class BonusEntryKind(StrEnum):
+    REWARD = "reward"
+    DEDUCTION = "deduction"
+
+
+class BonusEntry(SQLModel, table=True):
+    """A one-off reward or deduction (money) on a cadre's year-end bonus, with its reason."""
+
+    __tablename__ = "bonus_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    year: int = Field(index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    kind: str = Field(max_length=16)
+    amount: Decimal = Field(sa_type=DecimalText)
+    reason: str = Field(max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="cadre.id")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
+    )
+    undone_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    undone_by_id: int | None = Field(default=None, foreign_key="cadre.id")
+
+
+class ScoreAdjustment(SQLModel, table=True):
+    """A leadership adjustment of a cadre's quarterly score, always with a written reason."""
+
+    __tablename__ = "score_adjustment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    delta: Decimal = Field(sa_type=DecimalText)
+    reason: str = Field(max_length=500)
+    leader_id: int | None = Field(default=None, foreign_key="cadre.id")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
+    )
+
+
+class Result(SQLModel, table=True):
+    """A cadre's computed figure for a period, with the breakdown and the inputs that made it."""
+
+    __tablename__ = "result"
+    __table_args__ = (UniqueConstraint("period_id", "cadre_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    score: Decimal | None = Field(default=None, sa_type=DecimalText)
+    office_rules: Decimal | None = Field(default=None, sa_type=DecimalText)
+    grade: str | None = Field(default=None, max_length=16)
+    flags: list[str] = Field(default_factory=list, sa_type=JSON)
+    breakdown: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    scheme_fingerprint: str | None = Field(default=None, max_length=64)
+    computed_at: datetime = Field(
         default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
     )

@@ -1,0 +1,161 @@
+"""Shared fixtures: a real database on each backend, and the real Application on a fake Telegram.
+
+Storage and end-to-end tests take the ``database_url`` fixture, which runs them once on SQLite
+and once on the local PostgreSQL server (127.0.0.1:5432, database ``test``) when it is reachable;
+the header of the run says which backends ran. With ``KAOHE_REQUIRE_POSTGRES=1`` (CI sets it) an
+unreachable server fails the run instead of skipping those tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from storage import migrate
+from storage.engine import create_engine, make_session_factory
+
+POSTGRES_URL = os.environ.get(
+    "KAOHE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+TEST_TOKEN = "123456789:TESTTOKENTESTTOKENTESTTOKENTESTTOKE"
+
+
+async def _postgres_reachable() -> str | None:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("select 1"))
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", with its reason
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await engine.dispose()
+
+
+_PG_PROBLEM: str | None = asyncio.run(_postgres_reachable())
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if _PG_PROBLEM is None:
+        return ["database backends: sqlite, postgresql (" + POSTGRES_URL + ")"]
+    return [
+        "database backends: sqlite only -- PostgreSQL at "
+        + POSTGRES_URL
+        + " is NOT reachable, its tests are skipped: "
+        + _PG_PROBLEM
+    ]
+
+
+async def _reset_postgres() -> None:
+    """Drop and re-create the public schema, then migrate: the suite starts from nothing."""
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _truncate_postgres(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        tables = (
+            await connection.execute(
+                text(
+                    "select tablename from pg_tables where schemaname='public' "
+                    "and tablename <> 'alembic_version'"
+                )
+            )
+        ).scalars()
+        names = ", ".join(f'"{t}"' for t in tables)
+        if names:
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "kaohe.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> bool:
+    if _PG_PROBLEM is not None:
+        if os.environ.get("KAOHE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but not reachable: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {_PG_PROBLEM}")
+    asyncio.run(_reset_postgres())
+    return True
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[str]:
+    """A migrated, empty database on ``backend``, private to the test."""
+    if backend == "sqlite":
+        path = tmp_path / "kaohe.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    request.getfixturevalue("postgres_ready")
+    engine = create_engine(POSTGRES_URL)
+    try:
+        await _truncate_postgres(engine)
+    finally:
+        await engine.dispose()
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> Any:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TEST_TOKEN,  # type: ignore[arg-type]
+        bot_username="kaohe_test_bot",
+        database_url=database_url,
+        data_dir=tmp_path,
+        unit_name="青山镇",
+    )
+
+
+@pytest.fixture
+def repo_root() -> Iterator[Path]:
+    yield Path(__file__).resolve().parents[1]
