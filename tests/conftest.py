@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,23 @@ from bot.config import Settings
 from storage import migrate
 from storage.engine import create_engine, make_session_factory
 
-POSTGRES_URL = os.environ.get(
+# The server's ``test`` database is only the door: each pytest run creates its own database
+# there (and drops it at the end), so two runs on one machine never see each other's rows.
+SERVER_URL = os.environ.get(
     "KAOHE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+RUN_DATABASE = f"kaohe_test_{os.getpid()}"
+POSTGRES_URL = SERVER_URL.rsplit("/", 1)[0] + "/" + RUN_DATABASE
 TEST_TOKEN = "123456789:TESTTOKENTESTTOKENTESTTOKENTESTTOKE"
 
 
 async def _postgres_reachable() -> str | None:
-    engine = create_engine(POSTGRES_URL)
+    engine = create_engine(SERVER_URL)
     try:
         async with engine.connect() as connection:
             await connection.execute(text("select 1"))
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", with its reason
+    except Exception as exc:  # any failure means "not reachable", with its reason
         return f"{type(exc).__name__}: {exc}"
     finally:
         await engine.dispose()
@@ -46,22 +51,33 @@ _PG_PROBLEM: str | None = asyncio.run(_postgres_reachable())
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if _PG_PROBLEM is None:
-        return ["database backends: sqlite, postgresql (" + POSTGRES_URL + ")"]
+        return [
+            f"database backends: sqlite, postgresql ({SERVER_URL}, run database {RUN_DATABASE})"
+        ]
     return [
         "database backends: sqlite only -- PostgreSQL at "
-        + POSTGRES_URL
+        + SERVER_URL
         + " is NOT reachable, its tests are skipped: "
         + _PG_PROBLEM
     ]
 
 
-async def _reset_postgres() -> None:
-    """Drop and re-create the public schema, then migrate: the suite starts from nothing."""
+async def _server_sql(statement: str) -> None:
+    engine = create_engine(SERVER_URL)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _create_run_database() -> None:
+    """Create this run's database from nothing and migrate it to head."""
+    await _server_sql(f'DROP DATABASE IF EXISTS "{RUN_DATABASE}" WITH (FORCE)')
+    await _server_sql(f'CREATE DATABASE "{RUN_DATABASE}"')
     engine = create_engine(POSTGRES_URL)
     try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
         await migrate.upgrade(engine)
     finally:
         await engine.dispose()
@@ -82,6 +98,12 @@ async def _truncate_postgres(engine: AsyncEngine) -> None:
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+def _in_thread(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(make())).result()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated to head once; each test gets a copy."""
@@ -99,13 +121,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_ready() -> bool:
+def postgres_ready() -> Iterator[bool]:
     if _PG_PROBLEM is not None:
         if os.environ.get("KAOHE_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required but not reachable: {_PG_PROBLEM}")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {_PG_PROBLEM}")
-    asyncio.run(_reset_postgres())
-    return True
+        pytest.skip(f"PostgreSQL not reachable at {SERVER_URL}: {_PG_PROBLEM}")
+    _in_thread(_create_run_database)
+    yield True
+    _in_thread(lambda: _server_sql(f'DROP DATABASE IF EXISTS "{RUN_DATABASE}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
