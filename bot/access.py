@@ -43,6 +43,11 @@ def _command(update: Update) -> str | None:
     return message.text.split()[0][1:].split("@")[0].lower()
 
 
+def _has_payload(update: Update) -> bool:
+    message = update.effective_message
+    return bool(message and message.text and len(message.text.split()) > 1)
+
+
 def _is_public(update: Update) -> bool:
     chat = update.effective_chat
     if chat is None:
@@ -71,7 +76,8 @@ async def identify(update: Update, context: KaoheContext) -> None:
     if context.user_data is not None:
         context.lang = context.texts.lang(context.user_data.get("lang"))
     chat = update.effective_chat
-    if _is_public(update):
+    signing_up = _command(update) == "start" and _has_payload(update)
+    if _is_public(update) and (cadre is None or signing_up):
         return
     context.set_outcome(
         update.update_id, "refused:stranger" if cadre is None else "refused:inactive"

@@ -41,8 +41,8 @@ class Cli:
         self.texts = Texts(default_language=settings.default_language)
         self.lang = settings.default_language
 
-    def say(self, name: str, *, err: bool = False, **values: Any) -> None:
-        text = self.texts.render_plain(self.lang, name, **values)
+    def say(self, template: str, /, *, err: bool = False, **values: Any) -> None:
+        text = self.texts.render_plain(self.lang, template, **values)
         print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
 

@@ -61,11 +61,11 @@ class KaoheContext(CallbackContext[ExtBot, dict, dict, dict]):  # type: ignore[t
     def has_role(self, role: Role) -> bool:
         return self.cadre is not None and self.cadre.has(role)
 
-    def render(self, name: str, **values: Any) -> str:
+    def render(self, template: str, /, **values: Any) -> str:
         """Render a template in the caller's language."""
-        return self.services.texts.render(self.lang, name, **values)
+        return self.services.texts.render(self.lang, template, **values)
 
-    def label(self, key: str, **params: Any) -> str:
+    def label(self, key: str, /, **params: Any) -> str:
         return self.services.texts.label(self.lang, key, **params)
 
     def set_outcome(self, update_id: int, outcome: str) -> None:

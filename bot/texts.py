@@ -77,7 +77,7 @@ class Texts:
             result[language] = flat
         return result
 
-    def label(self, language: str | None, key: str, **params: Any) -> str:
+    def label(self, language: str | None, key: str, /, **params: Any) -> str:
         """Return a short label; ``{name}`` placeholders are filled from ``params``."""
         text = self._labels[self.lang(language)][key]
         return text.format(**params) if params else text
@@ -88,13 +88,13 @@ class Texts:
     def label_keys(self, language: str) -> set[str]:
         return set(self._labels[language])
 
-    def render(self, language: str | None, name: str, **context: Any) -> str:
+    def render(self, language: str | None, name: str, /, **context: Any) -> str:
         """Render ``templates/<lang>/<name>.j2`` and strip surrounding blank lines."""
         language = self.lang(language)
         template = self.env.get_template(f"{language}/{name}.j2")
         return template.render(lang=language, **context).strip()
 
-    def render_plain(self, language: str | None, name: str, **context: Any) -> str:
+    def render_plain(self, language: str | None, name: str, /, **context: Any) -> str:
         """Render a template for the terminal, without HTML escaping."""
         language = self.lang(language)
         template = self.plain_env.get_template(f"{language}/{name}.j2")

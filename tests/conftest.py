@@ -182,3 +182,53 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def repo_root() -> Iterator[Path]:
     yield Path(__file__).resolve().parents[1]
+
+
+# --- The real Application on a fake Telegram ---------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Any:
+    from tests.harness.telegram_state import FakeTelegram
+
+    return FakeTelegram()
+
+
+@pytest.fixture
+def texts() -> Any:
+    from bot.texts import Texts
+
+    return Texts()
+
+
+@pytest.fixture
+async def app(settings: Settings, fake: Any) -> Any:
+    """The Application exactly as ``kaohe run`` builds it, talking to the fake Telegram."""
+    from bot.app import build_application
+    from tests.harness.request import FakeRequest
+
+    return build_application(settings, request=FakeRequest(fake), rate_limit=False)
+
+
+@pytest.fixture
+async def sim(app: Any, fake: Any) -> AsyncIterator[Any]:
+    """A running application (post_init included) and the user simulator."""
+    from tests.harness.simulator import Simulator
+
+    async with Simulator(app, fake) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def example_roster(repo_root: Path) -> Path:
+    return repo_root / "examples" / "roster.xlsx"
+
+
+@pytest.fixture
+async def town(sim: Any, app: Any, example_roster: Path) -> Any:
+    """The example town's roster imported into the running bot's database."""
+    from tests.harness.town import Town
+
+    town = Town(app=app, sim=sim)
+    await town.import_roster(example_roster)
+    return town

@@ -1,0 +1,88 @@
+"""The example town in a running bot: its roster, sign-up codes, and people signed up.
+
+Tests speak of people by name (``await town.signup("李明")``); this keeps the name-to-user-id
+bookkeeping in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from bot.roster_file import read_roster
+from storage.engine import transaction
+from storage.models import Cadre
+from storage.queries.invites import issue_code
+from storage.queries.roster import import_roster
+from tests.harness.simulator import Simulator, SimUser
+
+
+@dataclass
+class Town:
+    app: Any
+    sim: Simulator
+    users: dict[str, SimUser] = field(default_factory=dict)
+    _next_user_id: int = 5000
+
+    @property
+    def services(self) -> Any:
+        return self.app.services
+
+    async def import_roster(self, path: Path) -> None:
+        rows = read_roster(path)
+        async with transaction(self.services.sessions) as session:
+            await import_roster(
+                session=session, unit_id=self.services.unit_id, rows=rows, actor="test"
+            )
+
+    async def cadre(self, name: str) -> Cadre:
+        async with self.services.sessions() as session:
+            found = (
+                await session.exec(
+                    select(Cadre)
+                    .where(Cadre.unit_id == self.services.unit_id)
+                    .where(Cadre.name == name)
+                )
+            ).one()
+        return found
+
+    async def code_for(self, name: str, *, ttl: timedelta = timedelta(days=14)) -> str:
+        async with transaction(self.services.sessions) as session:
+            cadre = (
+                await session.exec(
+                    select(Cadre)
+                    .where(Cadre.unit_id == self.services.unit_id)
+                    .where(Cadre.name == name)
+                )
+            ).one()
+            code, _ = await issue_code(session=session, cadre=cadre, ttl=ttl, created_by="test")
+        return code
+
+    def person(self, name: str, *, language_code: str | None = "zh-hans") -> SimUser:
+        """The Telegram user of ``name`` (made on first use, not yet signed up)."""
+        if name not in self.users:
+            self._next_user_id += 1
+            self.users[name] = self.sim.user(self._next_user_id, name, language_code=language_code)
+        return self.users[name]
+
+    async def signup(self, name: str) -> SimUser:
+        """Sign ``name`` up through the deep link, as the person would."""
+        user = self.person(name)
+        await user.command("start", await self.code_for(name))
+        return user
+
+    async def signup_all(self) -> dict[str, SimUser]:
+        async with self.services.sessions() as session:
+            names = [
+                c.name
+                for c in (
+                    await session.exec(select(Cadre).where(Cadre.unit_id == self.services.unit_id))
+                ).all()
+            ]
+        for name in names:
+            await self.signup(name)
+        return dict(self.users)

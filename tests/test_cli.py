@@ -1,0 +1,226 @@
+"""The ``kaohe`` command as the office clerk runs it, and ``kaohe run`` as a separate process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlmodel import select
+
+from bot.cli import main
+from storage.engine import create_engine, make_session_factory
+from storage.models import Cadre
+from tests.conftest import TEST_TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def clerk_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> str:
+    """The environment of a clerk's shell: settings from variables, no .env in the folder."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("BOT_TOKEN", "TELEGRAM_API_BASE_URL", "LEADERSHIP_CHAT_ID", "WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("UNIT_NAME", "青山镇")
+    monkeypatch.setenv("BOT_USERNAME", "kaohe_test_bot")
+    return database_url
+
+
+async def _cadres(url: str) -> list[Cadre]:
+    engine = create_engine(url)
+    try:
+        async with make_session_factory(engine)() as session:
+            return list((await session.exec(select(Cadre))).all())
+    finally:
+        await engine.dispose()
+
+
+def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+    env.update({"DATA_DIR": str(tmp_path / "data"), **extra})
+    return env
+
+
+def test_run_without_token_explains_botfather_and_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "@BotFather" in result.stderr and "BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_names_it_and_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path, TIMEZONE="Mars/Olympus", DATABASE_URL="mysql://x@y/z"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "TIMEZONE" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_roster_import_then_bad_copy_imports_nothing(
+    clerk_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = ROOT / "examples" / "roster.xlsx"
+    assert await asyncio.to_thread(main, ["roster", "import", str(example)]) == 0
+    people = await _cadres(clerk_env)
+    assert len([c for c in people if c.has("cadre")]) == 12
+
+    bad = tmp_path / "bad.xlsx"
+    shutil.copyfile(example, bad)
+    book = openpyxl.load_workbook(bad)
+    sheet = book.active
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=4, column=header.index("角色") + 1, value="组长")
+    sheet.cell(row=5, column=header.index("姓名") + 1, value="新来的人")
+    book.save(bad)
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["roster", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "第 4 行「角色」" in err and "组长" in err
+    assert "一个人都没有导入" in err
+    names = {c.name for c in await _cadres(clerk_env)}
+    assert "新来的人" not in names and len(names) == len(people)
+
+
+async def test_invite_all_writes_a_printable_sheet(
+    clerk_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await asyncio.to_thread(main, ["roster", "import", str(ROOT / "examples" / "roster.xlsx")])
+    sheet_path = tmp_path / "codes.xlsx"
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["invite", "--all", "--xlsx", str(sheet_path)]) == 0
+    out = capsys.readouterr().out
+    people = await _cadres(clerk_env)
+    assert out.count("https://t.me/kaohe_test_bot?start=") == len(people)
+    assert f"[{len(people)}/{len(people)}]" in out
+    rows = list(openpyxl.load_workbook(sheet_path).active.iter_rows(values_only=True))
+    assert any("李明" in [str(v) for v in row] for row in rows)
+    assert await asyncio.to_thread(main, ["invite", "没有这个人"]) == 1
+    assert await asyncio.to_thread(main, ["invite"]) == 2
+
+
+async def test_roster_list_export_and_check(
+    clerk_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await asyncio.to_thread(main, ["roster", "import", str(ROOT / "examples" / "roster.xlsx")])
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["roster", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "王芳" in listing and "蹲点：杨柳村" in listing and "未登记" in listing
+    exported = tmp_path / "out.xlsx"
+    assert await asyncio.to_thread(main, ["roster", "export", str(exported)]) == 0
+    assert exported.exists()
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["check"]) == 1  # no token
+    report = capsys.readouterr().out
+    assert "BOT_TOKEN：未设置" in report and "正常" in report
+
+
+async def test_db_backup_is_a_consistent_copy(
+    clerk_env: str, backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await asyncio.to_thread(main, ["roster", "import", str(ROOT / "examples" / "roster.xlsx")])
+    target = tmp_path / "backup" / "copy.db"
+    code = await asyncio.to_thread(main, ["db", "backup", str(target)])
+    if backend == "postgresql":
+        assert code == 2 and "pg_dump" in capsys.readouterr().err
+        return
+    assert code == 0
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("select count(*) from cadre").fetchone()[0] == 15
+    assert await asyncio.to_thread(main, ["db", "current"]) == 0
+
+
+async def test_kaohe_run_answers_through_a_bot_api_server(clerk_env: str, tmp_path: Path) -> None:
+    """`kaohe run` as its own process, pointed at a Bot API-compatible server by URL."""
+    from tests.harness.http_server import serve
+    from tests.harness.simulator import Simulator
+    from tests.harness.telegram_state import FakeTelegram
+
+    await asyncio.to_thread(main, ["roster", "import", str(ROOT / "examples" / "roster.xlsx")])
+    fake = FakeTelegram()
+    async with serve(fake) as server:
+        env = _clean_env(
+            tmp_path,
+            BOT_TOKEN=TEST_TOKEN,
+            TELEGRAM_API_BASE_URL=server.base_url,
+            TELEGRAM_API_FILE_URL=server.base_file_url,
+            DATABASE_URL=clerk_env,
+            UNIT_NAME="青山镇",
+            LOG_LEVEL="INFO",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            sim = Simulator(None, fake, via="polling", poll_timeout=30)
+            engine = create_engine(clerk_env)
+            async with make_session_factory(engine)() as session:
+                li = (await session.exec(select(Cadre).where(Cadre.name == "李明"))).one()
+            await engine.dispose()
+            from datetime import timedelta
+
+            from storage.engine import transaction
+            from storage.queries.invites import issue_code
+
+            engine = create_engine(clerk_env)
+            async with transaction(make_session_factory(engine)) as session:
+                code, _ = await issue_code(
+                    session=session, cadre=li, ttl=timedelta(days=1), created_by="test"
+                )
+            await engine.dispose()
+
+            user = sim.user(8001, "李明")
+            mark = user.mark()
+            await user.command("start", code)
+            greeting = await user.wait_for_message(mark, timeout=60)
+            assert "登记成功" in greeting.text and "李明" in greeting.text
+
+            stranger = sim.user(8002, "路人")
+            mark = stranger.mark()
+            await stranger.command("start", code)
+            refused = await stranger.wait_for_message(mark, timeout=30)
+            assert "已经用过了" in refused.text
+
+            mark = user.mark()
+            await user.command("help")
+            assert "/whoami" in (await user.wait_for_message(mark, timeout=30)).text
+        finally:
+            process.terminate()
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        log = output.decode()
+        assert TEST_TOKEN not in log
+        assert "/start -> start:bound" in log
+        assert await _bound(clerk_env) == {"李明": 8001}
+
+
+async def _bound(url: str) -> dict[str, int]:
+    return {c.name: c.telegram_user_id for c in await _cadres(url) if c.telegram_user_id}
