@@ -6,8 +6,10 @@ bookkeeping in one place.
 
 from __future__ import annotations
 
+import calendar
+import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlmodel import select
 
 from bot.roster_file import read_roster
 from storage.engine import transaction
-from storage.models import Cadre
+from storage.models import BallotTally, Cadre, Period, PeriodKind, PeriodState, utcnow
 from storage.queries.invites import issue_code
 from storage.queries.roster import import_roster
 from tests.harness.simulator import Simulator, SimUser
@@ -74,6 +76,42 @@ class Town:
         user = self.person(name)
         await user.command("start", await self.code_for(name))
         return user
+
+    async def open_month(self, year: int, month: int, *, scheme: Any = None) -> Period:
+        """Open the appraisal window of ``month`` now, with ``scheme`` (default: the example).
+
+        The window is placed around the present so that the period is open whatever today is;
+        ballot tallies are created at zero for every assessed cadre, as opening does.
+        """
+        from bot.month import assessed_cadres
+        from bot.scheme import default_scheme
+        from bot.scoring import GRADE_ORDER
+
+        scheme = scheme or default_scheme()
+        now = utcnow()
+        async with transaction(self.services.sessions) as session:
+            period = Period(
+                unit_id=self.services.unit_id,
+                kind=PeriodKind.MONTH.value,
+                year=year,
+                number=month,
+                starts_on=date(year, month, 1),
+                ends_on=date(year, month, calendar.monthrange(year, month)[1]),
+                opens_at=now - timedelta(days=1),
+                closes_at=now + timedelta(days=9),
+                state=PeriodState.OPEN.value,
+                scheme=json.loads(scheme.to_json()),
+                opened_at=now,
+            )
+            session.add(period)
+            await session.flush()
+            if scheme.democratic_in_month(month):
+                for cadre in await assessed_cadres(session=session, unit_id=period.unit_id):
+                    for grade in GRADE_ORDER:
+                        session.add(
+                            BallotTally(period_id=period.id, ratee_id=cadre.id, grade=grade.value)
+                        )
+        return period
 
     async def signup_all(self) -> dict[str, SimUser]:
         async with self.services.sessions() as session:
