@@ -19,10 +19,18 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
+    Command("myscore", frozenset({Role.CADRE})),
+    Command("selfscore", frozenset({Role.CADRE})),
+    Command("vote", frozenset({Role.CADRE})),
+    Command("rate", frozenset({Role.HEAD, Role.LEADER})),
+    Command("status", frozenset({Role.OFFICE})),
+    Command("discipline", frozenset({Role.OFFICE})),
+    Command("reward", frozenset({Role.OFFICE})),
+    Command("deduct", frozenset({Role.OFFICE})),
+    Command("invite", frozenset({Role.OFFICE})),
     Command("help", frozenset()),
     Command("whoami", frozenset()),
     Command("lang", frozenset()),
-    Command("invite", frozenset({Role.OFFICE})),
     Command("cancel", frozenset(), in_menu=False),
 )
 

@@ -212,10 +212,14 @@ async def app(settings: Settings, fake: Any) -> Any:
 
 @pytest.fixture
 async def sim(app: Any, fake: Any) -> AsyncIterator[Any]:
-    """A running application (post_init included) and the user simulator."""
+    """A running application (post_init included) and the user simulator.
+
+    Updates go through the application's update processor, the path polling takes, so the
+    per-person ordering and the write-through persistence run as in production.
+    """
     from tests.harness.simulator import Simulator
 
-    async with Simulator(app, fake) as simulator:
+    async with Simulator(app, fake, via="processor") as simulator:
         yield simulator
 
 

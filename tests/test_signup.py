@@ -29,7 +29,7 @@ async def test_signup_with_deep_link_greets_by_name(town: Any, texts: Any, fake:
         (cadre.id, {"telegram_user_id": user.id})
     ]
     menu = [c["command"] for c in fake.visible_commands(user.id)]
-    assert menu == ["help", "whoami", "lang"]
+    assert menu == ["myscore", "selfscore", "vote", "rate", "help", "whoami", "lang"]
 
 
 async def test_stranger_is_told_how_to_get_a_code_and_nothing_works(town: Any, texts: Any) -> None:
