@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import sqlite3
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
@@ -67,21 +69,40 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
-            url_path=settings.bot_token.get_secret_value().split(":")[0],
-            webhook_url=f"{settings.webhook_url}/{settings.bot_token.get_secret_value().split(':')[0]}",
-            secret_token=settings.webhook_secret_token.get_secret_value()
-            if settings.webhook_secret_token
-            else None,
-            allowed_updates=["message", "callback_query", "my_chat_member"],
+            url_path=webhook_path(settings.webhook_url),
+            webhook_url=settings.webhook_url,
+            secret_token=webhook_secret(settings),
+            allowed_updates=ALLOWED_UPDATES,
         )
     else:
-        app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return EXIT_OK
+
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+def webhook_path(url: str) -> str:
+    """The local path the webhook listens on: the path of WEBHOOK_URL, so a reverse proxy
+    can forward it unchanged."""
+    return urlsplit(url).path.strip("/") or "telegram"
+
+
+def webhook_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET_TOKEN, or one derived from the bot token, so that a stranger who finds the
+    address cannot post fake updates even when the clerk left the setting empty."""
+    if settings.webhook_secret_token is not None:
+        return settings.webhook_secret_token.get_secret_value()
+    assert settings.bot_token is not None
+    return hashlib.sha256(settings.bot_token.get_secret_value().encode()).hexdigest()[:48]
 
 
 def _secrets(settings: Settings) -> list[str]:
     values = [settings.bot_token, settings.telegram_proxy_url, settings.webhook_secret_token]
-    return [v.get_secret_value() for v in values if v is not None]
+    secrets = [v.get_secret_value() for v in values if v is not None]
+    if settings.webhook_url and settings.bot_token is not None:
+        secrets.append(webhook_secret(settings))
+    return secrets
 
 
 # --- db ----------------------------------------------------------------------------------------

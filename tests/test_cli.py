@@ -224,3 +224,68 @@ async def test_kaohe_run_answers_through_a_bot_api_server(clerk_env: str, tmp_pa
 
 async def _bound(url: str) -> dict[str, int]:
     return {c.name: c.telegram_user_id for c in await _cadres(url) if c.telegram_user_id}
+
+
+async def test_kaohe_run_in_webhook_mode(clerk_env: str, tmp_path: Path) -> None:
+    """With WEBHOOK_URL set, the bot registers the webhook and answers posted updates; a post
+    without the secret token is refused."""
+    import socket
+
+    import httpx
+
+    from bot.cli import webhook_secret
+    from bot.config import Settings
+    from tests.harness.http_server import serve
+    from tests.harness.simulator import Simulator, _text_content
+    from tests.harness.telegram_state import FakeTelegram
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeTelegram()
+    async with serve(fake) as server:
+        env = _clean_env(
+            tmp_path,
+            BOT_TOKEN=TEST_TOKEN,
+            TELEGRAM_API_BASE_URL=server.base_url,
+            DATABASE_URL=clerk_env,
+            WEBHOOK_URL="https://bot.example.org/kaohe",
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await fake.wait_for(lambda: fake.calls_to("setWebhook"), timeout=60)
+            registered = fake.calls_to("setWebhook")[-1].params
+            assert registered["url"] == "https://bot.example.org/kaohe"
+            secret = webhook_secret(Settings(_env_file=None, bot_token=TEST_TOKEN))  # type: ignore[call-arg, arg-type]
+            assert registered["secret_token"] == secret
+
+            sim = Simulator(None, fake, via="polling")
+            stranger = sim.user(8100, "路人")
+            update = sim.message_update(stranger.id, stranger.id, _text_content("/help"))
+            async with httpx.AsyncClient() as client:
+                url = f"http://127.0.0.1:{port}/kaohe"
+                forged = await client.post(url, json=update)
+                assert forged.status_code == 403
+                mark = stranger.mark()
+                posted = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+                )
+                assert posted.status_code == 200
+            reply = await stranger.wait_for_message(mark, timeout=30)
+            assert "登记码" in reply.text
+        finally:
+            process.terminate()
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert TEST_TOKEN not in output.decode()
+        assert secret not in output.decode()
