@@ -41,8 +41,12 @@ __all__ = [
     "RosterFileError",
     "RosterIssue",
     "RosterRow",
+    "cell_text",
+    "header_key",
+    "is_blank",
     "normalise_name",
     "parse_roles",
+    "read_records",
     "read_roster",
     "role_text",
     "validate_rows",
@@ -165,15 +169,15 @@ _ROLE_ALIASES: Final[dict[str, Role]] = {
 _ROLE_JOINER: Final[dict[str, str]] = {"zh": "、", "en": ", "}
 _ROLE_SPLIT = re.compile(r"[,，、;；\s]+")
 
-# The invite sheet's column headers and sheet names (a printed hand-out, so both languages).
-_INVITE_HEADERS: Final[dict[str, tuple[str, ...]]] = {
-    "zh": ("姓名", "部门", "邀请码", "链接", "有效期至"),
-    "en": ("Name", "Department", "Code", "Link", "Valid until"),
-}
-_SHEET_TITLES: Final[dict[str, dict[str, str]]] = {
-    "zh": {"roster": "花名册", "invites": "邀请码"},
-    "en": {"roster": "Roster", "invites": "Invites"},
-}
+# The invite sheet's column headers and the sheet names are labels (templates/<lang>/labels.toml).
+_INVITE_COLUMNS: Final = ("name", "department", "code", "link", "expires")
+
+
+def _sheet_label(lang: str, key: str) -> str:
+    from bot.texts import Texts
+
+    return Texts().label(lang, f"sheet.{key}")
+
 
 # How far down the reader looks for the header row: clerks often put a title row (or two) above it.
 _HEADER_SEARCH_ROWS: Final = 10
@@ -421,6 +425,14 @@ def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
 
 def _is_blank(values: Sequence[Any]) -> bool:
     return all(_cell_text(value) is None for value in values)
+
+
+# The office keeps other sheets too (the annual targets, bot/targets_file.py); they are read the
+# same way, so these helpers are shared rather than copied.
+read_records = _read_records
+header_key = _header_key
+cell_text = _cell_text
+is_blank = _is_blank
 
 
 def _find_header(
@@ -742,7 +754,7 @@ def _write_roster_xlsx(
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = _SHEET_TITLES[language]["roster"]
+    sheet.title = _sheet_label(language, "roster")
     sheet.append(header)
     for values in body:
         sheet.append(values)
@@ -781,8 +793,8 @@ def write_invite_sheet(
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = _SHEET_TITLES[lang]["invites"]
-    sheet.append(list(_INVITE_HEADERS[lang]))
+    sheet.title = _sheet_label(lang, "invites")
+    sheet.append([_sheet_label(lang, f"invite_{column}") for column in _INVITE_COLUMNS])
     for cell in sheet[1]:
         cell.font = _BOLD
         cell.fill = _HEADER_FILL

@@ -509,7 +509,7 @@ def test_invite_sheet_is_printable_and_has_every_invite(tmp_path: Path) -> None:
     sheet = workbook.active
     assert sheet is not None
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[0] == ["姓名", "部门", "邀请码", "链接", "有效期至"]
+    assert values[0] == _invite_headers("zh")
     local = datetime(2026, 12, 9, 18, 0)  # UTC+8, shown without a zone
     assert values[1:] == [
         ["李明", "党政办公室", "K7Q2-M9XD", "https://t.me/kaohe_bot?start=K7Q2M9XD", local],
@@ -533,4 +533,11 @@ def test_invite_sheet_in_english(tmp_path: Path) -> None:
 
     sheet = load_workbook(path).active
     assert sheet is not None
-    assert [c.value for c in sheet[1]] == ["Name", "Department", "Code", "Link", "Valid until"]
+    assert [c.value for c in sheet[1]] == _invite_headers("en")
+
+
+def _invite_headers(language: str) -> list[str]:
+    from bot.texts import Texts
+
+    keys = ("name", "department", "code", "link", "expires")
+    return [Texts().label(language, f"sheet.invite_{key}") for key in keys]
