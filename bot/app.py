@@ -11,7 +11,7 @@ from telegram.error import Forbidden
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import access, basics, invites, leadership, signup
+from bot import access, ballot, basics, invites, leadership, signup
 from bot.config import Settings
 from bot.context import KaoheApplication, KaoheContext, Services
 from bot.menus import set_default_menus, set_person_menu
@@ -24,7 +24,7 @@ from storage.queries.roster import ensure_unit, list_cadres
 log = logging.getLogger(__name__)
 
 # Every capability module exposes handlers(); the order is the order of matching in group 0.
-CAPABILITIES = (signup, basics, invites, leadership)
+CAPABILITIES = (signup, basics, invites, leadership, ballot)
 
 
 def build_services(settings: Settings, *, texts: Texts | None = None) -> Services:
