@@ -51,3 +51,6 @@ def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG python-telegram-bot logs every request it sends, ballots included; the secret
+    # ballot must not reach the log even when the clerk debugs, so its loggers stay at INFO.
+    logging.getLogger("telegram").setLevel(max(logging.getLevelName(level), logging.INFO))

@@ -126,3 +126,21 @@ async def test_person_data_is_written_through(town: Any) -> None:
     assert any(
         r.kind == "user" and r.key == str(user.id) and r.data == {"lang": "en"} for r in rows
     )
+
+
+def test_debug_logging_keeps_telegram_requests_out() -> None:
+    """At LOG_LEVEL=DEBUG the bot's own loggers debug, but python-telegram-bot's request logs
+    (which would carry ballots) stay at INFO."""
+    from bot.logs import setup_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        setup_logging("DEBUG")
+        assert logging.getLogger("kaohe.updates").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("telegram.ext.ExtBot").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        logging.getLogger("telegram").setLevel(logging.NOTSET)
