@@ -462,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate the settings and the database connection").set_defaults(
         func=cmd_check
     )
+    from bot.cli_appraisal import register  # here, not at the top: it imports this module
+
+    register(sub)
     return parser
 
 
