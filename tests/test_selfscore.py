@@ -1,0 +1,606 @@
+"""Self-scores end to end: /selfscore in the chat, rows in the database, on both backends."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import select
+
+from bot import keyboards
+from bot.scheme import DEFAULT_SCHEME_PATH, parse_scheme
+from storage.models import (
+    AuditLog,
+    Period,
+    PeriodKind,
+    PeriodState,
+    Rating,
+    RatingLine,
+    Target,
+    utcnow,
+)
+from tests.harness.telegram_state import html_to_text
+
+SUBMIT = "✅ 提交"
+
+
+def L(texts: Any, key: str, **params: Any) -> str:
+    """A button label as the Chinese user sees it."""
+    return str(texts.label("zh", key, **params))
+
+
+def problem(texts: Any, kind: str, figure: str = "score", lang: str = "zh") -> str:
+    """The sentence the bot says about a refused answer, from the same templates."""
+    module = texts.env.get_template(f"{lang}/selfscore/_parts.j2").module
+    return html_to_text(str(module.problem(kind, figure))).strip()
+
+
+def quantified_scheme() -> Any:
+    """The example scheme with 本职工作 of ordinary cadres scored on targets."""
+    text = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")
+    text = text.replace('\nmethod = "judged"', '\nmethod = "quantified"', 1)
+    scheme = parse_scheme(text)
+    assert scheme.item("ordinary", "duty").quantified
+    assert not scheme.item("village", "duty").quantified
+    return scheme
+
+
+async def add_targets(town: Any, name: str, year: int = 2026) -> list[Target]:
+    cadre = await town.cadre(name)
+    rows = [
+        Target(
+            unit_id=cadre.unit_id,
+            cadre_id=cadre.id,
+            year=year,
+            item_key="duty",
+            code="T1",
+            title="农户信息核查",
+            quantified=True,
+            target_value=Decimal(120),
+            measure_unit="户",
+            points=Decimal(60),
+        ),
+        Target(
+            unit_id=cadre.unit_id,
+            cadre_id=cadre.id,
+            year=year,
+            item_key="duty",
+            code="T2",
+            title="台账录入",
+            quantified=True,
+            target_value=Decimal(40),
+            measure_unit="份",
+            points=Decimal(40),
+        ),
+    ]
+    async with town.services.sessions() as session:
+        session.add_all(rows)
+        await session.commit()
+        for row in rows:
+            await session.refresh(row)
+    return rows
+
+
+async def self_rating(town: Any, name: str) -> Rating | None:
+    cadre = await town.cadre(name)
+    async with town.services.sessions() as session:
+        return (
+            await session.exec(
+                select(Rating).where(Rating.ratee_id == cadre.id, Rating.source == "self")
+            )
+        ).first()
+
+
+async def lines(town: Any, name: str) -> dict[str, RatingLine]:
+    rating = await self_rating(town, name)
+    if rating is None:
+        return {}
+    async with town.services.sessions() as session:
+        rows = (
+            await session.exec(select(RatingLine).where(RatingLine.rating_id == rating.id))
+        ).all()
+    return {row.line_key: row for row in rows}
+
+
+async def audits(town: Any, action: str) -> list[AuditLog]:
+    async with town.services.sessions() as session:
+        return list(
+            (
+                await session.exec(
+                    select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+                )
+            ).all()
+        )
+
+
+async def close_period(town: Any, period: Period) -> None:
+    async with town.services.sessions() as session:
+        row = await session.get(Period, period.id)
+        row.state = PeriodState.CLOSED.value
+        session.add(row)
+        await session.commit()
+
+
+async def answer_all(user: Any, answers: list[str]) -> None:
+    for text in answers:
+        await user.send(text)
+
+
+# --- the whole self-score ------------------------------------------------------------------
+
+
+async def test_village_cadre_scores_three_items_with_note_and_evidence(
+    town: Any, texts: Any
+) -> None:
+    await town.open_month(2026, 11)
+    wang = await town.signup("王芳")  # stationed in 杨柳村: three items
+    await wang.command("selfscore")
+    first = wang.last().text
+    assert "2026年11月自评" in first and "共 3 项" in first
+    assert "第 1/3 项：本职工作" in first and "权重 70" in first
+    assert "之后还有 2 项" in first
+    assert wang.reply_keyboard() == [
+        ["100", "95", "90", "85"],
+        ["80", "75", "70", "60"],
+        [L(texts, "selfscore.back")],
+    ]
+
+    await wang.send("85")
+    assert "本项第 2/3 步" in wang.last().text and "本项得分：85.0" in wang.last().text
+    assert wang.reply_keyboard() == [[L(texts, "selfscore.skip")], [L(texts, "selfscore.back")]]
+    await wang.send("完成杨柳村 <b>入户</b> 核查 32 户")
+    assert "本项第 3/3 步" in wang.last().text
+    await wang.send_photo(file_id="photo-duty")
+    second = wang.last().text
+    assert "第 2/3 项：中心工作" in second and "之后还有 1 项" in second
+    await answer_all(wang, ["95", L(texts, "selfscore.skip")])
+    await wang.send_document("台账.pdf", b"%PDF-1.4", file_id="doc-central")
+    assert "第 3/3 项：蹲点村党建行政和经济工作" in wang.last().text
+    assert "这是最后一项" in wang.last().text
+    await answer_all(wang, ["87.5", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+
+    saved, summary = wang.messages()[-2:]
+    assert "已保存全部答案" in saved.text
+    assert wang.reply_keyboard() == []  # the reply keyboard is closed
+    # 85 × 70 + 95 × 10 + 87.5 × 20 = 8650 → 86.5
+    assert "加权合计：86.5" in summary.text
+    assert "1. 本职工作（权重 70）：85.0" in summary.text
+    assert "说明：完成杨柳村 <b>入户</b> 核查 32 户" in summary.text  # typed text stays text
+    assert "&lt;b&gt;入户&lt;/b&gt;" in (summary.html or "")
+    assert "📎 已附照片" in summary.text and "📎 已附文件" in summary.text
+    assert summary.buttons == [
+        [SUBMIT],
+        [L(texts, "selfscore.change"), L(texts, "selfscore.cancel")],
+    ]
+    draft = await self_rating(town, "王芳")
+    assert draft is not None and draft.state == "draft" and draft.total is None
+
+    answer = await wang.press(SUBMIT)
+    assert answer.answered and not answer.show_alert and "86.5" in (answer.text or "")
+    after = wang.last()
+    assert after.message_id == summary.message_id and after.edit_count == 1
+    assert "已提交" in after.text
+    assert after.buttons == [[L(texts, "selfscore.change"), L(texts, "selfscore.close")]]
+
+    rating = await self_rating(town, "王芳")
+    assert rating is not None
+    assert (rating.state, rating.total, rating.rater_id) == (
+        "submitted",
+        Decimal("86.5"),
+        rating.ratee_id,
+    )
+    assert rating.submitted_at is not None
+    saved_lines = await lines(town, "王芳")
+    assert {k: (v.score, v.evidence_kind) for k, v in saved_lines.items()} == {
+        "duty": (Decimal(85), "photo"),
+        "central": (Decimal(95), "document"),
+        "village": (Decimal("87.5"), None),
+    }
+    assert saved_lines["duty"].evidence_file_id == "photo-duty"
+    assert saved_lines["central"].evidence_file_id == "doc-central"
+    assert saved_lines["duty"].note == "完成杨柳村 <b>入户</b> 核查 32 户"
+
+
+async def test_quantified_item_asks_each_target_and_scores_from_targets(
+    town: Any, texts: Any
+) -> None:
+    await town.open_month(2026, 11, scheme=quantified_scheme())
+    t1, t2 = await add_targets(town, "冯超")
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    question = feng.last().text
+    assert "第 1/2 项：本职工作" in question and "本项第 1/4 步" in question
+    assert "目标 1/2：T1 农户信息核查" in question and "目标值 120户" in question
+    assert feng.reply_keyboard() == [[L(texts, "selfscore.back")]]
+
+    await feng.send("132户")  # a unit typed along: not a number
+    assert problem(texts, "not_a_number", "actual") in feng.last().text
+    await feng.send("-3")
+    assert problem(texts, "out_of_range", "actual") in feng.last().text
+    assert await lines(town, "冯超") == {}
+
+    await feng.send("132")  # above the target: capped at 100
+    assert "目标 2/2：T2 台账录入" in feng.last().text
+    await feng.send("30")
+    await answer_all(feng, [L(texts, "selfscore.skip")] * 2)
+    assert "第 2/2 项：中心工作" in feng.last().text
+    await answer_all(feng, ["85", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+
+    summary = feng.last().text
+    # T1 min(132/120, 1) = 100, T2 30/40 = 75; (60 × 100 + 40 × 75) / 100 = 90.0
+    # total 0.9 × 90 + 0.1 × 85 = 89.5
+    assert "本职工作（权重 90）：90.0" in summary
+    assert "T1 农户信息核查：完成 132 / 目标 120户" in summary
+    assert "加权合计：89.5" in summary
+    saved = await lines(town, "冯超")
+    assert saved["duty.T1"].actual == Decimal(132) and saved["duty.T1"].target_id == t1.id
+    assert saved["duty.T2"].actual == Decimal(30) and saved["duty.T2"].target_id == t2.id
+    assert saved["central"].score == Decimal(85)
+    await feng.press(SUBMIT)
+    rating = await self_rating(town, "冯超")
+    assert rating is not None and rating.total == Decimal("89.5")
+
+
+async def test_quantified_item_without_targets_cannot_be_submitted(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11, scheme=quantified_scheme())
+    feng = await town.signup("冯超")  # no targets entered by the office
+    await feng.command("selfscore")
+    assert "第 2/2 项：中心工作" in feng.last().text  # 本职工作 has no question
+    await answer_all(feng, ["85", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    summary = feng.last()
+    assert "无法计分" in summary.text and "请联系党政办" in summary.text
+    assert SUBMIT not in summary.labels
+    period_id = summary.callback_data[0].split(":")[2]
+    answer = await feng.press_data(f"selfscore:submit:{period_id}")
+    assert answer.show_alert and "1 项没有填完" in (answer.text or "")
+    rating = await self_rating(town, "冯超")
+    assert rating is not None and rating.state == "draft"
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+
+async def test_bad_answers_are_refused_and_the_same_question_comes_again(
+    town: Any, texts: Any
+) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    question = feng.last().text
+    assert "第 1/2 项：本职工作" in question
+
+    refusals = [
+        (feng.send("很好"), "not_a_number"),
+        (feng.send("101"), "out_of_range"),
+        (feng.send("-1"), "out_of_range"),
+        (feng.send("85.55"), "too_many_decimals"),
+        (feng.send_sticker(), "number_expected"),
+        (feng.send_photo(), "number_expected"),
+        (feng.send_document("a.pdf"), "number_expected"),
+    ]
+    for action, kind in refusals:
+        mark = feng.mark()
+        await action
+        reply = feng.inbox_since(mark)
+        assert len(reply) == 1, kind
+        assert reply[0].text.startswith("⚠️ " + problem(texts, kind)), kind
+        assert "第 1/2 项：本职工作" in reply[0].text and "本项第 1/3 步" in reply[0].text
+        assert await lines(town, "冯超") == {}, kind
+
+    await feng.send("８７．５")  # full-width digits from a Chinese keyboard are fine
+    assert (await lines(town, "冯超"))["duty"].score == Decimal("87.5")
+    await feng.send_sticker()  # a sticker where the note is expected
+    assert feng.last().text.startswith("⚠️ " + problem(texts, "text_expected"))
+    await feng.send("x" * 501)
+    assert problem(texts, "too_long") in feng.last().text
+    assert (await lines(town, "冯超"))["duty"].note is None
+    await feng.send(L(texts, "selfscore.skip"))
+    await feng.send("这是说明，不是证明材料")  # text where a photo or a document is expected
+    assert feng.last().text.startswith("⚠️ " + problem(texts, "file_expected"))
+    await feng.send_sticker()
+    assert feng.last().text.startswith("⚠️ " + problem(texts, "file_expected"))
+    duty = (await lines(town, "冯超"))["duty"]
+    assert (duty.note, duty.evidence_file_id) == (None, None)
+    await feng.send_photo(file_id="proof")
+    assert "第 2/2 项：中心工作" in feng.last().text
+
+
+async def test_back_goes_to_the_previous_question(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await feng.send(L(texts, "selfscore.back"))
+    assert feng.last().text.startswith("⚠️ " + problem(texts, "first"))
+    await answer_all(feng, ["80", "写台账", L(texts, "selfscore.skip")])
+    assert "第 2/2 项：中心工作" in feng.last().text
+    await feng.send(L(texts, "selfscore.back"))  # back to the evidence of 本职工作
+    assert "第 1/2 项：本职工作" in feng.last().text and "本项第 3/3 步" in feng.last().text
+    await feng.send(L(texts, "selfscore.back"))
+    assert "现在的说明：写台账" in feng.last().text
+    await feng.send(L(texts, "selfscore.back"))
+    assert "已填：80.0" in feng.last().text
+    await feng.send("82")
+    assert (await lines(town, "冯超"))["duty"].score == Decimal(82)
+    await feng.send(L(texts, "selfscore.skip"))  # keeps the note
+    assert (await lines(town, "冯超"))["duty"].note == "写台账"
+
+
+async def test_cancel_leaves_keeps_the_draft_and_selfscore_resumes(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["80", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    await feng.command("cancel")
+    assert feng.last().text == html_to_text(texts.render("zh", "selfscore/cancelled"))
+    assert feng.reply_keyboard() == []
+    await feng.send("90")  # no question is open: nothing is recorded
+    assert feng.last().text == html_to_text(texts.render("zh", "basics/unknown"))
+    assert set(await lines(town, "冯超")) == {"duty"}
+    await feng.command("cancel")  # nothing to cancel any more
+    assert feng.last().text == html_to_text(texts.render("zh", "basics/nothing_to_cancel"))
+
+    await feng.command("selfscore")  # resumes at the first unanswered item
+    assert "第 2/2 项：中心工作" in feng.last().text
+    await answer_all(feng, ["90", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    assert "加权合计：81.0" in feng.last().text  # 0.9 × 80 + 0.1 × 90
+
+
+async def test_cancel_button_of_the_summary_keeps_the_draft(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    summary = feng.last()
+    await feng.press(L(texts, "selfscore.cancel"))
+    assert feng.last().message_id == summary.message_id
+    assert feng.last().text == html_to_text(texts.render("zh", "selfscore/cancelled"))
+    rating = await self_rating(town, "冯超")
+    assert rating is not None and rating.state == "draft"
+    await feng.command("selfscore")  # every item answered: straight to the summary
+    assert "加权合计：81.0" in feng.last().text and SUBMIT in feng.last().labels
+
+
+# --- changing --------------------------------------------------------------------------------
+
+
+async def test_change_an_answer_from_the_summary(town: Any, texts: Any, fake: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    summary = feng.last()
+    assert "加权合计：81.0" in summary.text
+
+    await feng.press(L(texts, "selfscore.change"))
+    picker = feng.last()
+    assert picker.message_id == summary.message_id and picker.edit_count == 1
+    assert picker.buttons == [
+        [L(texts, "selfscore.item_button", title="本职工作", score="80.0")],
+        [L(texts, "selfscore.item_button", title="中心工作", score="90.0")],
+        [L(texts, "selfscore.to_summary")],
+    ]
+    await feng.press(L(texts, "selfscore.to_summary"))
+    assert feng.last().message_id == summary.message_id and "加权合计：81.0" in feng.last().text
+    await feng.press(L(texts, "selfscore.change"))
+    await feng.press(L(texts, "selfscore.item_button", title="本职工作", score="80.0"))
+    question = feng.last()
+    assert "正在修改这一项" in question.text and "已填：80.0" in question.text
+    await answer_all(feng, ["95", "补录了台账", L(texts, "selfscore.skip")])
+    saved, updated = feng.messages()[-2:]
+    assert "已保存修改" in saved.text
+    assert "加权合计：94.5" in updated.text  # 0.9 × 95 + 0.1 × 90
+    assert "说明：补录了台账" in updated.text
+    rating = await self_rating(town, "冯超")
+    assert rating is not None and rating.state == "draft"
+    assert await audits(town, "selfscore.change") == []  # a draft changes without a trace
+
+
+async def test_submitted_self_score_can_be_changed_until_the_deadline_and_is_audited(
+    town: Any, texts: Any
+) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    await feng.press(SUBMIT)
+    submitted = await self_rating(town, "冯超")
+    assert submitted is not None and submitted.total == Decimal("81.0")
+
+    await feng.command("selfscore")  # shows the answers, with a way to change an item
+    shown = feng.last()
+    assert "已提交" in shown.text and "加权合计：81.0" in shown.text
+    assert shown.buttons == [[L(texts, "selfscore.change"), L(texts, "selfscore.close")]]
+    await feng.press(L(texts, "selfscore.change"))
+    await feng.press(L(texts, "selfscore.item_button", title="中心工作", score="90.0"))
+    await answer_all(feng, ["70", "临时抽调，中心工作少", L(texts, "selfscore.skip")])
+    assert "修改已留痕" in feng.messages()[-2].text
+    assert "加权合计：79.0" in feng.last().text  # 0.9 × 80 + 0.1 × 70
+
+    rating = await self_rating(town, "冯超")
+    assert rating is not None
+    assert (rating.state, rating.total, rating.submitted_at) == (
+        "submitted",
+        Decimal("79.0"),
+        submitted.submitted_at,
+    )
+    trail = await audits(town, "selfscore.change")
+    assert len(trail) == 2  # the score, then the note
+    score_change, note_change = trail
+    cadre = await town.cadre("冯超")
+    assert (score_change.actor, score_change.actor_cadre_id) == ("冯超", cadre.id)
+    assert score_change.entity == "rating" and score_change.entity_id == rating.id
+    assert score_change.old_value["line_key"] == "central"
+    assert (score_change.old_value["score"], score_change.new_value["score"]) == ("90", "70")
+    assert (score_change.old_value["total"], score_change.new_value["total"]) == ("81.0", "79.0")
+    assert score_change.reason
+    assert (note_change.old_value["note"], note_change.new_value["note"]) == (
+        None,
+        "临时抽调，中心工作少",
+    )
+    await feng.press(L(texts, "selfscore.close"))
+    assert feng.last().buttons == []
+
+
+async def test_double_tap_on_submit_submits_once(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    summary = feng.last()
+    data = next(d for d in summary.callback_data if ":submit:" in d)
+    first = await feng.press_data(data, message_id=summary.message_id)
+    first_rating = await self_rating(town, "冯超")
+    second = await feng.press_data(data, message_id=summary.message_id)
+    assert first.answered and second.answered
+    assert second.text == texts.render("zh", "selfscore/already_short")
+    again = await self_rating(town, "冯超")
+    assert first_rating is not None and again is not None
+    assert again.submitted_at == first_rating.submitted_at
+    assert feng.last().edit_count == 1
+    assert await audits(town, "selfscore.change") == []
+
+
+# --- restarts, windows, closed periods -------------------------------------------------------
+
+
+async def test_restart_in_the_middle_resumes_at_the_same_step(
+    town: Any, texts: Any, settings: Any, fake: Any
+) -> None:
+    from bot.app import build_application
+    from tests.harness.request import FakeRequest
+    from tests.harness.simulator import Simulator
+
+    await town.open_month(2026, 11)
+    wang = await town.signup("王芳")
+    await wang.command("selfscore")
+    await wang.send("85")
+    assert "本项第 2/3 步" in wang.last().text  # waiting for the note of 本职工作
+
+    await town.sim.__aexit__(None, None, None)  # the bot stops, as on a real shutdown
+    app2 = build_application(settings, request=FakeRequest(fake), rate_limit=False)
+    async with Simulator(app2, fake, via="processor") as sim2:
+        again = sim2.user(wang.id, "王芳")
+        await again.send("完成入户核查")
+        assert "第 1/3 项：本职工作" in again.last().text
+        assert "本项第 3/3 步" in again.last().text  # the evidence question came next
+        await again.send_photo(file_id="after-restart")
+        assert "第 2/3 项：中心工作" in again.last().text
+        async with app2.services.sessions() as session:
+            rows = {r.line_key: r for r in (await session.exec(select(RatingLine))).all()}
+    assert rows["duty"].score == Decimal(85)
+    assert rows["duty"].note == "完成入户核查"
+    assert rows["duty"].evidence_file_id == "after-restart"
+
+
+async def test_no_open_month_says_when_the_next_window_opens(town: Any, texts: Any) -> None:
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    assert feng.last().text == html_to_text(
+        texts.render("zh", "selfscore/no_window", upcoming=None, opens=None)
+    )
+    now = utcnow()
+    async with town.services.sessions() as session:
+        from datetime import date, timedelta
+
+        session.add(
+            Period(
+                unit_id=town.services.unit_id,
+                kind=PeriodKind.MONTH.value,
+                year=2026,
+                number=12,
+                starts_on=date(2026, 12, 1),
+                ends_on=date(2026, 12, 31),
+                opens_at=now + timedelta(days=3),
+                closes_at=now + timedelta(days=13),
+                state=PeriodState.SCHEDULED.value,
+            )
+        )
+        await session.commit()
+    await feng.command("selfscore")
+    opens = (now + timedelta(days=3)).astimezone(town.services.settings.zone)
+    assert f"{opens.year}年{opens.month}月{opens.day}日" in feng.last().text
+    assert await self_rating(town, "冯超") is None
+
+
+async def test_closed_period_refuses_late_answers_and_old_buttons(town: Any, texts: Any) -> None:
+    period = await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    summary = feng.last()
+    await feng.press(L(texts, "selfscore.change"))
+    await feng.press(L(texts, "selfscore.item_button", title="中心工作", score="90.0"))
+    before = await lines(town, "冯超")
+
+    await close_period(town, period)
+    await feng.send("60")  # a late answer to the open question
+    assert feng.last().text == html_to_text(texts.render("zh", "selfscore/closed"))
+    assert feng.reply_keyboard() == []
+    after = await lines(town, "冯超")
+    assert {k: v.score for k, v in after.items()} == {k: v.score for k, v in before.items()}
+
+    await feng.command("selfscore")
+    assert "现在没有开放的考核" in feng.last().text
+    old_summary = next(m for m in feng.messages() if m.message_id == summary.message_id)
+    for data in (
+        f"selfscore:submit:{period.id}",
+        f"selfscore:change:{period.id}",
+        f"selfscore:item:{period.id}:duty",
+        f"selfscore:start:{period.id}",
+    ):
+        mark = feng.mark()
+        answer = await feng.press_data(data, message_id=summary.message_id)
+        assert answer.show_alert
+        assert answer.text == texts.render("zh", "selfscore/closed_short")
+        assert feng.changed_since(mark) == []  # no message sent or edited
+    assert next(m for m in feng.messages() if m.message_id == summary.message_id) == old_summary
+    rating = await self_rating(town, "冯超")
+    assert rating is not None and rating.state == "draft"
+
+
+async def test_start_button_of_the_window_opening_message(town: Any, texts: Any, app: Any) -> None:
+    period = await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    # What the scheduler sends when the window opens (its text is the scheduler's business).
+    await app.bot.send_message(
+        feng.id,
+        "本月考核已开放",
+        reply_markup=keyboards.markup(
+            [[keyboards.button("开始自评", "selfscore", "start", period.id)]]
+        ),
+    )
+    answer = await feng.press("开始自评")
+    assert answer.answered and not answer.show_alert
+    assert "第 1/2 项：本职工作" in feng.last().text
+    await feng.send("88")
+    assert (await lines(town, "冯超"))["duty"].score == Decimal(88)
+
+    forged = await feng.press_data("selfscore:start:999999")
+    assert forged.show_alert and forged.text == texts.render("zh", "selfscore/closed_short")
+    stale = await feng.press_data("selfscore:bogus:1")
+    assert stale.show_alert and stale.text == texts.render("zh", "access/stale_short")
+
+
+async def test_only_cadres_self_score(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    secretary = await town.signup("赵建国")  # a leader, not assessed
+    await secretary.command("selfscore")
+    assert "只对" in secretary.last().text
+    answer = await secretary.press_data("selfscore:start:1")
+    assert answer.show_alert
+    assert answer.text == texts.render("zh", "access/not_allowed_short")
+
+
+async def test_self_score_in_english(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("lang", "en")
+    await feng.command("selfscore")
+    question = feng.last().text
+    assert "Self-score for November 2026" in question and "Item 1/2: Own duties" in question
+    assert feng.reply_keyboard()[-1] == [texts.label("en", "selfscore.back")]
+    await feng.send("lots")
+    assert feng.last().text.startswith("⚠️ " + problem(texts, "not_a_number", lang="en"))
+    await answer_all(feng, ["80", "Skip", "Skip", "90", "Skip", "Skip"])
+    assert "Weighted total: 81.0" in feng.last().text
+    assert feng.last().buttons[0] == [texts.label("en", "selfscore.submit")]
