@@ -8,6 +8,8 @@ is worked by hand in the comment next to it (docs/scoring.md has the rules).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import appraisal
 from bot.appraisal import Outcome
+from bot.cli import main
 from bot.roster_file import read_roster
 from bot.scheme import DEFAULT_SCHEME_PATH, default_scheme, load_scheme
 from bot.targets_file import TargetRow
@@ -214,6 +217,32 @@ async def town(sessions: SessionFactory) -> Town:
     return Town(sessions, unit.id, people)
 
 
+Kaohe = Callable[..., Awaitable[tuple[int, str]]]
+
+
+@pytest.fixture
+def kaohe(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> Kaohe:
+    """Run ``kaohe ARGS`` on the test's database, in a thread (the command runs its own loop)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("UNIT_NAME", "青山镇")
+    monkeypatch.delenv("SCHEME_FILE", raising=False)
+
+    async def run(*args: str, lang: str = "zh") -> tuple[int, str]:
+        monkeypatch.setenv("DEFAULT_LANGUAGE", lang)
+        capsys.readouterr()
+        code = await asyncio.to_thread(main, list(args))
+        return code, capsys.readouterr().out
+
+    return run
+
+
 def scheme_variant(tmp_path: Path, name: str, *replacements: tuple[str, str]) -> Path:
     """A copy of the example scheme with some lines changed (each must exist once)."""
     text = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")
@@ -316,7 +345,7 @@ async def test_open_close_idempotent_and_refusals(town: Town) -> None:
         assert published.outcome is Outcome.NOT_IN_REVIEW
 
 
-async def test_month_scored_end_to_end(town: Town) -> None:
+async def test_month_scored_end_to_end(town: Town, kaohe: Kaohe) -> None:
     """January under the default scheme, every case of docs/scoring.md §§1-4 at once."""
     await town.create_year()
     await town.open("2026-01")
@@ -428,8 +457,25 @@ async def test_month_scored_end_to_end(town: Town) -> None:
         january = await town.period(session, "2026-01")
         assert await appraisal.recompute(session=session, period=january) == []
 
+    code, out = await kaohe("score", "show", "2026-01")
+    assert code == 0
+    for line in (
+        "吴磊（党政办公室）：87.0 分，良好",
+        "  部门负责人考评：85.5 × 权重 0.5000（本职工作 85.0，中心工作 90.0）",
+        "  民主测评：88.3 × 权重 0.3000"
+        "（11 票：优秀 4、良好 6、及格 1、不及格 0；去掉最高、最低各一票）",
+        "  月度得分 = 87.04 ÷ 1.0 = 87.0",
+        "  机关制度：93.0（迟到 −2、迟到 −2、无故缺席会议 −3）",
+        "  部门负责人考评：—，不计入",  # 冯超
+        "  本人自评：—，未交，计 0 分 × 权重 0.2000",  # 卫红梅
+        "王芳（经济发展办公室，蹲点村干部）：92.1 分，优秀",
+    ):
+        assert line in out.splitlines(), line
 
-async def test_quantified_item_over_and_under_target(town: Town, tmp_path: Path) -> None:
+
+async def test_quantified_item_over_and_under_target(
+    town: Town, tmp_path: Path, kaohe: Kaohe
+) -> None:
     """Own duties quantified (ordinary cadres), ballot quarterly so January has none."""
     scheme_file = scheme_variant(tmp_path, "quantified.toml", QUANTIFIED_DUTY, QUARTERLY_BALLOT)
     scheme = load_scheme(scheme_file)
@@ -484,6 +530,15 @@ async def test_quantified_item_over_and_under_target(town: Town, tmp_path: Path)
     assert feng.breakdown["self"]["problems"] == [{"item": "duty", "code": "no_targets"}]
 
     assert results["王芳"].score == D("92.8")
+
+    code, out = await kaohe("score", "show", "2026-01")
+    assert code == 0
+    assert (
+        "部门负责人考评：83.6 × 权重 0.7143（本职工作 84.0：D01 完成 108/120、D02 完成 30/40" in out
+    )
+    assert "民主测评：—（本月不测评），不计入" in out
+    code, out = await kaohe("score", "show", "2026-01", lang="en")
+    assert "self-score: 88.2 × weight 0.2857 (Own duties 88.0: D01 96/120, D02 50/40" in out
 
 
 async def test_scheme_frozen_when_a_month_opens(town: Town, tmp_path: Path) -> None:
@@ -562,7 +617,9 @@ async def _quarter_of_flat_months(town: Town, scores: dict[str, tuple[int, int, 
         await town.close(code, now=MONTH_CLOSES[index])
 
 
-async def test_quarter_with_adjustment_and_cap_tie(town: Town, tmp_path: Path) -> None:
+async def test_quarter_with_adjustment_and_cap_tie(
+    town: Town, tmp_path: Path, kaohe: Kaohe
+) -> None:
     scheme_file = scheme_variant(tmp_path, "cap.toml", CAP_30)
     await town.create_year(scheme_file)
     # Open the months with the capped scheme (the quarter freezes it with January);
@@ -618,6 +675,17 @@ async def test_quarter_with_adjustment_and_cap_tie(town: Town, tmp_path: Path) -
         {"value": "2.0", "reason": "县委表彰防汛值守工作"}
     ]
     assert len(zhou.inputs["adjustments"]) == 1 and len(zhou.inputs["part_results"]) == 3
+
+    code, out = await kaohe("score", "show", "2026-Q1")
+    assert code == 0
+    assert "吴磊（党政办公室）：95.0 分，优秀" in out
+    assert "各月：2026-01 94.0 · 2026-02 95.0 · 2026-03 96.0 → 平均 95.0" in out
+    assert "领导小组调整 +2.0：县委表彰防汛值守工作" in out
+    assert "暂定良好，由领导小组评审决定（剩余优秀名额 1 个，同分 2 人）" in out
+    assert "优秀 2，良好 10，及格 0，不及格 0（优秀名额上限 3 个）" in out
+    code, out = await kaohe("score", "show", "2026-Q1", lang="en")
+    assert "(1 excellent place(s) left for 2 tied cadres)" in out
+    assert (await kaohe("score", "recompute", "2026-Q1"))[0] == 0
 
     async with transaction(town.sessions) as session:
         q1 = await town.period(session, "2026-Q1")
@@ -704,7 +772,7 @@ async def test_rescoring_a_quarter_is_audited(town: Town) -> None:
         assert entries[0].old_value["score"] == "85.0" and entries[0].new_value["score"] == "83.5"
 
 
-async def test_year_with_run_due_and_bonus(town: Town) -> None:
+async def test_year_with_run_due_and_bonus(town: Town, kaohe: Kaohe) -> None:
     """A whole year driven by the scheduler's entry point with a controlled clock."""
     await town.create_year()
     scheme = default_scheme()
@@ -767,6 +835,17 @@ async def test_year_with_run_due_and_bonus(town: Town) -> None:
     assert half.score == D("90.0") and half.breakdown["parts"][1]["period"] == "2026-Q2"
     # Everyone else: 0.0 every month, no deductions: 10000 × 0.15 × 100 / 100 = 1500.00.
     assert (await town.results("2026"))["周晓燕"].breakdown["bonus"]["amount"] == "1500.00"
+    code, out = await kaohe("score", "show", "2026")
+    assert code == 0
+    assert "吴磊（党政办公室）：90.0 分，优秀" in out
+    assert "各季度：2026-Q1 90.0 · 2026-Q2 90.0 · 2026-Q3 90.0 · 2026-Q4 90.0 → 平均 90.0" in out
+    assert "机关制度月均：99.8" in out
+    assert (
+        "年终绩效管理奖 9447.00 CNY = 机关制度部分 1497.00 + 绩效部分 7650.00"
+        " + 奖励 500.00 − 扣减 200.00"
+    ) in out
+    code, out = await kaohe("score", "show", "2026", lang="en")
+    assert "year-end bonus 9447.00 CNY = office-rules part 1497.00" in out
     async with town.sessions() as session:
         for code in ("2026-H1", "2026-H2", "2026"):
             period = await town.period(session, code)
