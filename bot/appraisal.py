@@ -67,6 +67,8 @@ __all__ = [
     "YearReport",
     "close_period",
     "compute",
+    "compute_month",
+    "compute_summary",
     "create_year",
     "ensure_scheme_in_force",
     "open_period",

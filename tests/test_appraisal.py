@@ -305,6 +305,26 @@ async def test_create_year_windows_and_idempotence(town: Town) -> None:
         assert {p.state for p in periods} == {"scheduled"}
 
 
+async def test_create_year_again_moves_only_scheduled_windows(town: Town, tmp_path: Path) -> None:
+    await town.create_year()
+    await town.open("2026-01")
+    later = scheme_variant(tmp_path, "later.toml", ("open_day = 25", "open_day = 20"))
+    async with transaction(town.sessions) as session:
+        report = await appraisal.create_year(
+            session=session, unit_id=town.unit_id, year=YEAR, scheme=load_scheme(later)
+        )
+    # January is open (its window is frozen with it), and so are Q1, H1 and the year, which open
+    # with it; the other 11 months and 3 quarters and H2 move to the 20th.
+    assert [p.code for p in report.created] == []
+    assert {p.code for p in report.unchanged} == {"2026-01", "2026-Q1", "2026-H1", "2026"}
+    assert len(report.updated) == 15
+    async with town.sessions() as session:
+        february = await town.period(session, "2026-02")
+        assert february.opens_at.replace(tzinfo=UTC) == datetime(2026, 2, 20, 1, tzinfo=UTC)
+        assert (await town.period(session, "2026-01")).opens_at.replace(tzinfo=UTC) == JAN_OPEN
+    assert await count(town.sessions, AuditLog, AuditLog.action == "period.window") == 15
+
+
 async def test_open_close_idempotent_and_refusals(town: Town) -> None:
     await town.create_year()
     refused = await town.close("2026-01")
