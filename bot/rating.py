@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum, unique
 from typing import Any
@@ -46,6 +47,7 @@ from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Cadre, Department, Period, RatingSource, Role, Target
 from storage.queries import ratings
+from storage.queries.periods import as_utc
 from storage.queries.ratings import Sheet, SubmitOutcome
 
 log = logging.getLogger(__name__)
@@ -178,7 +180,7 @@ def _list_view(
     text = context.render(
         "rating/list",
         period=period,
-        deadline=period.closes_at.astimezone(context.services.settings.zone),
+        deadline=_local(context, period.closes_at),
         rows=rows,
         department=[r for r in rows if r.relation == "department"],
         supervised=[r for r in rows if r.relation == "supervised"],
@@ -237,6 +239,13 @@ async def _person(context: KaoheContext, period: Period, ratee: Cadre) -> _Perso
     )
 
 
+def _local(context: KaoheContext, moment: datetime) -> datetime:
+    """A stored moment in the town's time zone (SQLite hands back naive UTC)."""
+    aware = as_utc(moment)
+    assert aware is not None
+    return aware.astimezone(context.services.settings.zone)
+
+
 def _fmt(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
@@ -246,7 +255,7 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
     text = context.render(
         "rating/person",
         p=person,
-        deadline=person.period.closes_at.astimezone(context.services.settings.zone),
+        deadline=_local(context, person.period.closes_at),
         own_submitted=person.own.submitted,
     )
     rows: list[list[InlineKeyboardButton]] = []
@@ -434,12 +443,11 @@ async def rate_cmd(update: Update, context: KaoheContext) -> object:
         )
     if period is None:
         context.set_outcome(update.update_id, "rate:no_window")
-        zone = context.services.settings.zone
         await message.reply_text(
             context.render(
                 "rating/no_window",
                 upcoming=upcoming,
-                opens=upcoming.opens_at.astimezone(zone) if upcoming else None,
+                opens=_local(context, upcoming.opens_at) if upcoming else None,
             )
         )
         return END
@@ -622,22 +630,28 @@ async def _save(
 
 
 async def _confirm(update: Update, context: KaoheContext, press: _Press) -> object:
-    """Submit the rating once; a second tap says it is done and changes nothing."""
+    """Submit the rating once: say how it went first, then write; a second tap changes nothing."""
     query = update.callback_query
     assert query is not None and query.message is not None and press.ratee is not None
-    async with transaction(context.services.sessions) as session:
-        outcome, sheet = await ratings.submit_sheet(
+    async with context.services.sessions() as session:
+        sheet = await ratings.load_sheet(
             session=session, period=press.period, ratee=press.ratee, source=HEAD
         )
-    if outcome is SubmitOutcome.INCOMPLETE:
-        context.set_outcome(update.update_id, "rate:incomplete")
-        await query.answer(context.render("rating/incomplete_short", sheet=sheet), show_alert=True)
-        return None
-    if outcome is SubmitOutcome.ALREADY:
+    if sheet.submitted:
         context.set_outcome(update.update_id, "rate:already")
         await query.answer(context.render("rating/already_short", name=press.ratee.name))
         return None
+    if not sheet.complete:
+        context.set_outcome(update.update_id, "rate:incomplete")
+        await query.answer(context.render("rating/incomplete_short", sheet=sheet), show_alert=True)
+        return None
     await query.answer(context.render("rating/submitted_short", name=press.ratee.name, sheet=sheet))
+    async with transaction(context.services.sessions) as session:
+        outcome, _ = await ratings.submit_sheet(
+            session=session, period=press.period, ratee=press.ratee, source=HEAD
+        )
+    if outcome is not SubmitOutcome.SUBMITTED:  # a tap racing this one got there first
+        return None
     forget_typing(context)
     person = await _person(context, press.period, press.ratee)
     await _edit(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum, unique
 from typing import Any
 
@@ -51,6 +52,7 @@ from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Period, RatingSource, Role
 from storage.queries import ratings
+from storage.queries.periods import as_utc
 from storage.queries.ratings import Sheet, SubmitOutcome
 
 FAMILY = "selfscore"
@@ -216,8 +218,15 @@ def _pick_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
 # --- what the cadre sees ----------------------------------------------------------------------
 
 
-def _deadline(context: KaoheContext, period: Period) -> Any:
-    return period.closes_at.astimezone(context.services.settings.zone)
+def local(context: KaoheContext, moment: datetime) -> datetime:
+    """A stored moment in the town's time zone (SQLite hands back naive UTC)."""
+    aware = as_utc(moment)
+    assert aware is not None
+    return aware.astimezone(context.services.settings.zone)
+
+
+def _deadline(context: KaoheContext, period: Period) -> datetime:
+    return local(context, period.closes_at)
 
 
 def _question(
@@ -278,7 +287,7 @@ def _summary(context: KaoheContext, sheet: Sheet, *, note: str | None = None) ->
         period=sheet.period,
         deadline=_deadline(context, sheet.period),
         submitted_at=(
-            sheet.rating.submitted_at.astimezone(context.services.settings.zone)
+            local(context, sheet.rating.submitted_at)
             if sheet.rating and sheet.rating.submitted_at
             else None
         ),
@@ -337,9 +346,7 @@ async def _no_window(update: Update, context: KaoheContext) -> object:
         context.render(
             "selfscore/no_window",
             upcoming=upcoming,
-            opens=upcoming.opens_at.astimezone(context.services.settings.zone)
-            if upcoming
-            else None,
+            opens=local(context, upcoming.opens_at) if upcoming else None,
         ),
         reply_markup=ReplyKeyboardRemove(),
     )
@@ -619,7 +626,7 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
         context.set_outcome(update.update_id, "selfscore:closed")
         await query.answer(context.render("selfscore/closed_short"), show_alert=True)
         return None
-    period, sheet = loaded
+    sheet = loaded[1]
     action = parsed.action
     context.set_outcome(update.update_id, f"selfscore:{action}")
     if action == "item":
@@ -640,7 +647,7 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
             update, context, sheet, Position(period_id, step, item, target, change=True)
         )
     if action == "submit":
-        return await _submit(update, context, period)
+        return await _submit(update, context, sheet)
     await query.answer()
     if action == "start":
         rating.forget_typing(context)
@@ -664,24 +671,27 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
     return END
 
 
-async def _submit(update: Update, context: KaoheContext, period: Period) -> object:
+async def _submit(update: Update, context: KaoheContext, sheet: Sheet) -> object:
+    """Submit once: say how it went first, then write, then show the submitted summary."""
     query = update.callback_query
     assert query is not None and context.cadre is not None
-    async with transaction(context.services.sessions) as session:
-        outcome, sheet = await ratings.submit_sheet(
-            session=session, period=period, ratee=context.cadre, source=SELF
-        )
-    if outcome is SubmitOutcome.INCOMPLETE:
+    if sheet.submitted:
+        context.set_outcome(update.update_id, "selfscore:already")
+        await query.answer(context.render("selfscore/already_short"))
+        return None
+    if not sheet.complete:
         context.set_outcome(update.update_id, "selfscore:incomplete")
         await query.answer(
             context.render("selfscore/incomplete_short", sheet=sheet), show_alert=True
         )
         return None
-    if outcome is SubmitOutcome.ALREADY:
-        context.set_outcome(update.update_id, "selfscore:already")
-        await query.answer(context.render("selfscore/already_short"))
-        return None
     await query.answer(context.render("selfscore/submitted_short", sheet=sheet))
+    async with transaction(context.services.sessions) as session:
+        outcome, sheet = await ratings.submit_sheet(
+            session=session, period=sheet.period, ratee=context.cadre, source=SELF
+        )
+    if outcome is not SubmitOutcome.SUBMITTED:  # a tap racing this one got there first
+        return None
     _remember(context, None)
     await _edit(query.message, _summary(context, sheet), _summary_keyboard(context, sheet))
     return END

@@ -329,6 +329,7 @@ async def test_quantified_item_same_as_reported_or_typed(town: Any, texts: Any) 
     await head.send("20")
     view = next(m for m in head.messages() if m.message_id == view.message_id)
     assert "上报：30份 · 您确认：20份" in view.text
+    assert "按您确认的数，本项得分：80.0" in view.text  # (60 × 100 + 40 × 50) / 100
     await head.press(L(texts, "rate.back_person", name="冯超"), message=view.message_id)
     await head.press(item(texts, "中心工作"))
     await head.press("80")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -132,11 +133,13 @@ async def answer_all(user: Any, answers: list[str]) -> None:
 async def test_village_cadre_scores_three_items_with_note_and_evidence(
     town: Any, texts: Any
 ) -> None:
-    await town.open_month(2026, 11)
+    period = await town.open_month(2026, 11)
     wang = await town.signup("王芳")  # stationed in 杨柳村: three items
     await wang.command("selfscore")
     first = wang.last().text
     assert "2026年11月自评" in first and "共 3 项" in first
+    due = period.closes_at.astimezone(ZoneInfo("Asia/Shanghai"))  # shown in the town's zone
+    assert f"截止 {due.month}月{due.day}日 {due:%H:%M}" in first
     assert "第 1/3 项：本职工作" in first and "权重 70" in first
     assert "之后还有 2 项" in first
     assert wang.reply_keyboard() == [
@@ -458,6 +461,30 @@ async def test_double_tap_on_submit_submits_once(town: Any, texts: Any) -> None:
     assert again.submitted_at == first_rating.submitted_at
     assert feng.last().edit_count == 1
     assert await audits(town, "selfscore.change") == []
+
+
+async def test_repeated_update_records_once_and_selfscore_repeats_the_open_question(
+    town: Any, texts: Any, fake: Any
+) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    update = await feng.send("80")
+    count = len(feng.messages())
+    await town.sim.replay(update)  # Telegram delivers the same update again
+    assert len(feng.messages()) == count
+    assert "本项第 2/3 步" in feng.last().text
+    await feng.command("selfscore")  # in the middle: the same question again
+    assert "第 1/2 项：本职工作" in feng.last().text and "本项第 2/3 步" in feng.last().text
+    await answer_all(feng, ["跳过", "跳过", "90", "跳过", "跳过"])
+    assert {k: v.score for k, v in (await lines(town, "冯超")).items()} == {
+        "duty": Decimal(80),
+        "central": Decimal(90),
+    }
+    calls = len(fake.calls)
+    await feng.press(SUBMIT)
+    methods = [c.method.lower() for c in fake.calls[calls:]]
+    assert methods.index("answercallbackquery") < methods.index("editmessagetext")
 
 
 # --- restarts, windows, closed periods -------------------------------------------------------

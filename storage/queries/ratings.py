@@ -554,8 +554,9 @@ async def load_sheet(
     """The ratee's rating from ``source`` in ``period`` over the period's frozen scheme."""
     assert period.id is not None and ratee.id is not None
     scheme = scheme_of(period)
-    items = _in_file_order(period, category_of(ratee, scheme), items_of(ratee, scheme))
-    weights = {item.key: item.weight for item in items}
+    category = category_of(ratee, scheme)
+    items = _in_file_order(period, category, items_of(ratee, scheme))
+    weights = scheme.weights_for(category)
     rating = await get_rating(
         session=session, period_id=period.id, ratee_id=ratee.id, source=source
     )
