@@ -552,7 +552,7 @@ async def _note(update: Update, context: KaoheContext, turn: _Turn) -> object:
         if len(note) > NOTE_MAX:
             context.set_outcome(update.update_id, "selfscore:refused:too_long")
             return await _ask(update, context, turn.sheet, turn.position, problem="too_long")
-        await _save(context, turn, note=note)
+        await _save(context, turn, note=note or None)
     context.set_outcome(update.update_id, "selfscore:note")
     return await _next(update, context, turn)
 
@@ -720,8 +720,10 @@ def _presses() -> ConversationHandler[Any]:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    text = PRIVATE & filters.TEXT & ~filters.COMMAND
-    other = PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED
+    # An edited message is not an answer (it would land on whatever question is open now).
+    new = PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED
+    text = new & filters.TEXT
+    other = new
     return [
         ConversationHandler(
             entry_points=[CommandHandler("selfscore", selfscore_cmd, filters=PRIVATE), _presses()],
@@ -737,10 +739,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 Step.NOTE: [MessageHandler(text, note_msg), MessageHandler(other, wrong_kind_msg)],
                 Step.EVIDENCE: [
                     MessageHandler(
-                        PRIVATE
-                        & (filters.PHOTO | filters.Document.ALL | filters.TEXT)
-                        & ~filters.COMMAND,
-                        evidence_msg,
+                        new & (filters.PHOTO | filters.Document.ALL | filters.TEXT), evidence_msg
                     ),
                     MessageHandler(other, wrong_kind_msg),
                 ],

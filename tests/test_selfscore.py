@@ -487,6 +487,21 @@ async def test_repeated_update_records_once_and_selfscore_repeats_the_open_quest
     assert methods.index("answercallbackquery") < methods.index("editmessagetext")
 
 
+async def test_an_edited_message_is_not_an_answer(town: Any, fake: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    sent = await feng.send("85")
+    assert sent.message is not None
+    question = feng.last()
+    edited = sent.message.to_dict()
+    edited.update(text="60", edit_date=edited["date"] + 5)
+    await town.sim.deliver({"update_id": fake.next_update_id(), "edited_message": edited})
+    assert feng.last() == question  # no answer taken, nothing said
+    duty = (await lines(town, "冯超"))["duty"]
+    assert (duty.score, duty.note) == (Decimal(85), None)
+
+
 # --- restarts, windows, closed periods -------------------------------------------------------
 
 
