@@ -1,0 +1,603 @@
+"""The office's records and the progress figures the office and each cadre read.
+
+* **Office records**: violations of the office rules (机关制度, :class:`DisciplineRecord`) and
+  one-off rewards and deductions on the year-end bonus (:class:`BonusEntry`). Records are never
+  deleted: undoing one stamps ``undone_at``/``undone_by_id`` with a conditional UPDATE that
+  reports whether it changed anything, so a double tap undoes once and audits once. Every
+  creation and every undo writes an audit row in the same unit of work.
+* **Progress** (``/status``, ``/myscore``): read-only counts straight from ``rating``,
+  ``ballot_participation`` and ``cadre``. Ballots are secret: only *whether* someone cast theirs
+  is read here (participation rows), never a grade.
+* **Results** (``/myscore``): a cadre's latest stored results, read from ``result``.
+
+Keyword-only functions that take the session; nothing here commits (the caller's unit of work
+does, with :func:`storage.engine.transaction`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import col, func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    BallotParticipation,
+    BonusEntry,
+    BonusEntryKind,
+    Cadre,
+    Department,
+    DisciplineRecord,
+    Period,
+    Rating,
+    RatingSource,
+    RatingState,
+    Result,
+    Role,
+    utcnow,
+)
+from storage.queries import audit
+from storage.queries.roster import departments, list_cadres
+
+__all__ = [
+    "ACTION_BONUS_CREATE",
+    "ACTION_BONUS_UNDO",
+    "ACTION_DISCIPLINE_CREATE",
+    "ACTION_DISCIPLINE_UNDO",
+    "CadreMonth",
+    "DepartmentPeople",
+    "DepartmentProgress",
+    "PeriodResult",
+    "Progress",
+    "RaterDue",
+    "UndoOutcome",
+    "assessed_by_department",
+    "assessed_cadre",
+    "bonus_entries",
+    "bonus_entry",
+    "cadre_month",
+    "count_bonus_entries",
+    "count_discipline_records",
+    "discipline_record",
+    "discipline_records",
+    "latest_result",
+    "progress",
+    "record_bonus_entry",
+    "record_discipline",
+    "undo_bonus_entry",
+    "undo_discipline",
+]
+
+# The audit log's action names (entities "discipline_record" and "bonus_entry").
+ACTION_DISCIPLINE_CREATE = "discipline.create"
+ACTION_DISCIPLINE_UNDO = "discipline.undo"
+ACTION_BONUS_CREATE = "bonus.create"
+ACTION_BONUS_UNDO = "bonus.undo"
+
+
+class UndoOutcome(StrEnum):
+    """What an undo did."""
+
+    UNDONE = "undone"  # stamped now, and audited
+    ALREADY = "already"  # undone before (a double tap): nothing changed
+    NOT_FOUND = "not_found"  # no such record in this unit and month (or year): nothing changed
+
+
+# --- who can be recorded --------------------------------------------------------------------
+
+
+def _assessed(cadre: Cadre) -> bool:
+    return cadre.active and cadre.has(Role.CADRE)
+
+
+@dataclass(frozen=True)
+class DepartmentPeople:
+    """A department and its assessed people, by name."""
+
+    department: Department
+    people: list[Cadre]
+
+
+async def assessed_by_department(*, session: AsyncSession, unit_id: int) -> list[DepartmentPeople]:
+    """The unit's departments that have assessed people (active, cadre role), in roster order."""
+    people = [c for c in await list_cadres(session=session, unit_id=unit_id) if _assessed(c)]
+    result = []
+    for department in await departments(session=session, unit_id=unit_id):
+        members = [c for c in people if c.department_id == department.id]
+        if members:
+            result.append(DepartmentPeople(department, members))
+    return result
+
+
+async def assessed_cadre(*, session: AsyncSession, unit_id: int, cadre_id: int) -> Cadre | None:
+    """The cadre ``cadre_id`` if they belong to the unit, are active and are assessed; else None.
+
+    The server-side check behind every "pick a person" button: a forged id, a leader who is not
+    assessed or someone deactivated since the list was shown all come back None.
+    """
+    cadre = await session.get(Cadre, cadre_id)
+    if cadre is None or cadre.unit_id != unit_id or not _assessed(cadre):
+        return None
+    return cadre
+
+
+# --- discipline records (机关制度) ------------------------------------------------------------
+
+
+async def record_discipline(
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    period_id: int,
+    cadre: Cadre,
+    violation_key: str,
+    deduction: Decimal,
+    occurred_on: date,
+    note: str | None,
+    actor: Cadre,
+) -> DisciplineRecord:
+    """Add a violation record and its audit row; flush so the record has its id."""
+    record = DisciplineRecord(
+        unit_id=unit_id,
+        period_id=period_id,
+        cadre_id=cadre.id,  # type: ignore[arg-type]
+        violation_key=violation_key,
+        deduction=deduction,
+        occurred_on=occurred_on,
+        note=note,
+        created_by_id=actor.id,
+    )
+    session.add(record)
+    await session.flush()
+    audit.record(
+        session=session,
+        unit_id=unit_id,
+        actor=actor.name,
+        actor_cadre_id=actor.id,
+        action=ACTION_DISCIPLINE_CREATE,
+        entity="discipline_record",
+        entity_id=record.id,
+        old=None,
+        new={
+            "period_id": period_id,
+            "cadre_id": cadre.id,
+            "cadre": cadre.name,
+            "violation": violation_key,
+            "deduction": str(deduction),
+            "occurred_on": occurred_on.isoformat(),
+            "note": note,
+        },
+    )
+    return record
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A record with the name of the person it concerns."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class DisciplineView(_Named):
+    record: DisciplineRecord
+
+
+@dataclass(frozen=True)
+class BonusView(_Named):
+    entry: BonusEntry
+
+
+async def discipline_records(
+    *, session: AsyncSession, unit_id: int, period_id: int
+) -> list[DisciplineView]:
+    """The month's records, undone ones included (they are marked, never deleted), oldest first."""
+    rows = (
+        await session.exec(
+            select(DisciplineRecord, Cadre)
+            .join(Cadre, col(Cadre.id) == col(DisciplineRecord.cadre_id))
+            .where(DisciplineRecord.unit_id == unit_id, DisciplineRecord.period_id == period_id)
+            .order_by(col(DisciplineRecord.id))
+        )
+    ).all()
+    return [DisciplineView(name=cadre.name, record=record) for record, cadre in rows]
+
+
+async def count_discipline_records(*, session: AsyncSession, unit_id: int, period_id: int) -> int:
+    """How many records the month holds (undone ones included)."""
+    result = await session.exec(
+        select(func.count())
+        .select_from(DisciplineRecord)
+        .where(DisciplineRecord.unit_id == unit_id, DisciplineRecord.period_id == period_id)
+    )
+    return int(result.one())
+
+
+async def discipline_record(
+    *, session: AsyncSession, unit_id: int, period_id: int, record_id: int
+) -> DisciplineView | None:
+    """One record of the unit's month, or None (another unit's or month's record is None too)."""
+    record = await session.get(DisciplineRecord, record_id)
+    if record is None or record.unit_id != unit_id or record.period_id != period_id:
+        return None
+    cadre = await session.get(Cadre, record.cadre_id)
+    return DisciplineView(name=cadre.name if cadre else "", record=record)
+
+
+async def undo_discipline(
+    *, session: AsyncSession, unit_id: int, period_id: int, record_id: int, actor: Cadre
+) -> UndoOutcome:
+    """Mark a record of the month undone (once) and audit it; the row stays."""
+    found = await discipline_record(
+        session=session, unit_id=unit_id, period_id=period_id, record_id=record_id
+    )
+    if found is None:
+        return UndoOutcome.NOT_FOUND
+    now = utcnow()
+    result = await session.exec(
+        update(DisciplineRecord)
+        .where(col(DisciplineRecord.id) == record_id)
+        .where(col(DisciplineRecord.undone_at).is_(None))
+        .values(undone_at=now, undone_by_id=actor.id)
+    )
+    if not result.rowcount:
+        return UndoOutcome.ALREADY
+    record = found.record
+    audit.record(
+        session=session,
+        unit_id=unit_id,
+        actor=actor.name,
+        actor_cadre_id=actor.id,
+        action=ACTION_DISCIPLINE_UNDO,
+        entity="discipline_record",
+        entity_id=record_id,
+        old={
+            "cadre_id": record.cadre_id,
+            "cadre": found.name,
+            "violation": record.violation_key,
+            "deduction": str(record.deduction),
+            "occurred_on": record.occurred_on.isoformat(),
+            "undone_at": None,
+        },
+        new={"undone_at": now.isoformat(), "undone_by_id": actor.id, "undone_by": actor.name},
+    )
+    return UndoOutcome.UNDONE
+
+
+# --- rewards and deductions on the year-end bonus --------------------------------------------
+
+
+async def record_bonus_entry(
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    year: int,
+    cadre: Cadre,
+    kind: BonusEntryKind,
+    amount: Decimal,
+    reason: str,
+    actor: Cadre,
+) -> BonusEntry:
+    """Add a reward or deduction and its audit row; flush so the entry has its id."""
+    if amount <= 0:
+        raise ValueError("the amount must be greater than 0")
+    if not reason.strip():
+        raise ValueError("a reward or deduction needs a written reason")
+    entry = BonusEntry(
+        unit_id=unit_id,
+        year=year,
+        cadre_id=cadre.id,  # type: ignore[arg-type]
+        kind=kind.value,
+        amount=amount,
+        reason=reason,
+        created_by_id=actor.id,
+    )
+    session.add(entry)
+    await session.flush()
+    audit.record(
+        session=session,
+        unit_id=unit_id,
+        actor=actor.name,
+        actor_cadre_id=actor.id,
+        action=ACTION_BONUS_CREATE,
+        entity="bonus_entry",
+        entity_id=entry.id,
+        old=None,
+        new={
+            "year": year,
+            "cadre_id": cadre.id,
+            "cadre": cadre.name,
+            "kind": kind.value,
+            "amount": str(amount),
+        },
+        reason=reason,
+    )
+    return entry
+
+
+async def bonus_entries(
+    *, session: AsyncSession, unit_id: int, year: int, kind: BonusEntryKind
+) -> list[BonusView]:
+    """The year's rewards (or deductions), undone ones included, oldest first."""
+    rows = (
+        await session.exec(
+            select(BonusEntry, Cadre)
+            .join(Cadre, col(Cadre.id) == col(BonusEntry.cadre_id))
+            .where(
+                BonusEntry.unit_id == unit_id,
+                BonusEntry.year == year,
+                BonusEntry.kind == kind.value,
+            )
+            .order_by(col(BonusEntry.id))
+        )
+    ).all()
+    return [BonusView(name=cadre.name, entry=entry) for entry, cadre in rows]
+
+
+async def count_bonus_entries(
+    *, session: AsyncSession, unit_id: int, year: int, kind: BonusEntryKind
+) -> int:
+    """How many rewards (or deductions) the year holds (undone ones included)."""
+    result = await session.exec(
+        select(func.count())
+        .select_from(BonusEntry)
+        .where(
+            BonusEntry.unit_id == unit_id,
+            BonusEntry.year == year,
+            BonusEntry.kind == kind.value,
+        )
+    )
+    return int(result.one())
+
+
+async def bonus_entry(
+    *, session: AsyncSession, unit_id: int, year: int, kind: BonusEntryKind, entry_id: int
+) -> BonusView | None:
+    """One reward (or deduction) of the unit's year, or None."""
+    entry = await session.get(BonusEntry, entry_id)
+    if entry is None or entry.unit_id != unit_id or entry.year != year or entry.kind != kind:
+        return None
+    cadre = await session.get(Cadre, entry.cadre_id)
+    return BonusView(name=cadre.name if cadre else "", entry=entry)
+
+
+async def undo_bonus_entry(
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    year: int,
+    kind: BonusEntryKind,
+    entry_id: int,
+    actor: Cadre,
+) -> UndoOutcome:
+    """Mark a reward or deduction of the year undone (once) and audit it; the row stays."""
+    found = await bonus_entry(
+        session=session, unit_id=unit_id, year=year, kind=kind, entry_id=entry_id
+    )
+    if found is None:
+        return UndoOutcome.NOT_FOUND
+    now = utcnow()
+    result = await session.exec(
+        update(BonusEntry)
+        .where(col(BonusEntry.id) == entry_id)
+        .where(col(BonusEntry.undone_at).is_(None))
+        .values(undone_at=now, undone_by_id=actor.id)
+    )
+    if not result.rowcount:
+        return UndoOutcome.ALREADY
+    entry = found.entry
+    audit.record(
+        session=session,
+        unit_id=unit_id,
+        actor=actor.name,
+        actor_cadre_id=actor.id,
+        action=ACTION_BONUS_UNDO,
+        entity="bonus_entry",
+        entity_id=entry_id,
+        old={
+            "cadre_id": entry.cadre_id,
+            "cadre": found.name,
+            "kind": entry.kind,
+            "amount": str(entry.amount),
+            "year": entry.year,
+            "undone_at": None,
+        },
+        new={"undone_at": now.isoformat(), "undone_by_id": actor.id, "undone_by": actor.name},
+        reason=entry.reason,
+    )
+    return UndoOutcome.UNDONE
+
+
+# --- progress of the open month (/status, /myscore) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class RaterDue:
+    """Ratings someone still owes: ``raters`` are who should rate (empty: nobody is set)."""
+
+    raters: tuple[str, ...]
+    ratees: list[str]
+
+
+@dataclass(frozen=True)
+class DepartmentProgress:
+    """One department's submissions in the open month; names are of who is still missing."""
+
+    department: str
+    total: int
+    self_done: int
+    self_missing: list[str]
+    head_done: int
+    head_missing: list[RaterDue]
+    ballot_done: int
+    ballot_missing: list[str]
+
+    @property
+    def head_missing_count(self) -> int:
+        return sum(len(due.ratees) for due in self.head_missing)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The whole unit's submissions in a month (ballots: who cast one, never how)."""
+
+    departments: list[DepartmentProgress]
+    ballot: bool  # whether the month carries a democratic evaluation
+    total: int = field(init=False)
+    self_done: int = field(init=False)
+    head_done: int = field(init=False)
+    ballot_done: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total", sum(d.total for d in self.departments))
+        object.__setattr__(self, "self_done", sum(d.self_done for d in self.departments))
+        object.__setattr__(self, "head_done", sum(d.head_done for d in self.departments))
+        object.__setattr__(self, "ballot_done", sum(d.ballot_done for d in self.departments))
+
+
+@dataclass(frozen=True)
+class _Month:
+    """What was submitted in a month, read once."""
+
+    everyone: list[Cadre]  # the active roster, by department order then name
+    assessed: list[Cadre]
+    submitted: set[tuple[int, str]]  # (ratee id, source) of submitted ratings
+    self_totals: dict[int, Decimal | None]
+    voted: set[int]  # rater ids with a participation row
+
+
+async def _month(session: AsyncSession, period: Period) -> _Month:
+    everyone = await list_cadres(session=session, unit_id=period.unit_id)
+    ratings = (
+        await session.exec(
+            select(Rating).where(
+                Rating.period_id == period.id, Rating.state == RatingState.SUBMITTED.value
+            )
+        )
+    ).all()
+    voted = (
+        await session.exec(
+            select(BallotParticipation.rater_id).where(BallotParticipation.period_id == period.id)
+        )
+    ).all()
+    return _Month(
+        everyone=everyone,
+        assessed=[c for c in everyone if _assessed(c)],
+        submitted={(r.ratee_id, r.source) for r in ratings},
+        self_totals={r.ratee_id: r.total for r in ratings if r.source == RatingSource.SELF},
+        voted=set(voted),
+    )
+
+
+def _raters_of(cadre: Cadre, everyone: Iterable[Cadre]) -> list[Cadre]:
+    """Who rates ``cadre``: a head by their supervising leader, anyone else by their heads."""
+    people = list(everyone)
+    if cadre.has(Role.HEAD):
+        return [p for p in people if p.id == cadre.supervisor_id]
+    return [
+        p
+        for p in people
+        if p.department_id == cadre.department_id and p.has(Role.HEAD) and p.id != cadre.id
+    ]
+
+
+async def progress(*, session: AsyncSession, period: Period, ballot: bool) -> Progress:
+    """Self-scores, head ratings and (if ``ballot``) ballots of ``period``, per department."""
+    month = await _month(session, period)
+    result = []
+    for department in await departments(session=session, unit_id=period.unit_id):
+        people = [c for c in month.assessed if c.department_id == department.id]
+        if not people:
+            continue
+        self_missing = [c.name for c in people if (c.id, RatingSource.SELF) not in month.submitted]
+        due: dict[tuple[str, ...], list[str]] = {}
+        for cadre in people:
+            if (cadre.id, RatingSource.HEAD) not in month.submitted:
+                raters = tuple(r.name for r in _raters_of(cadre, month.everyone))
+                due.setdefault(raters, []).append(cadre.name)
+        ballot_missing = [c.name for c in people if c.id not in month.voted] if ballot else []
+        result.append(
+            DepartmentProgress(
+                department=department.name,
+                total=len(people),
+                self_done=len(people) - len(self_missing),
+                self_missing=self_missing,
+                head_done=len(people) - sum(len(v) for v in due.values()),
+                head_missing=[RaterDue(raters, ratees) for raters, ratees in due.items()],
+                ballot_done=(len(people) - len(ballot_missing)) if ballot else 0,
+                ballot_missing=ballot_missing,
+            )
+        )
+    return Progress(departments=result, ballot=ballot)
+
+
+@dataclass(frozen=True)
+class CadreMonth:
+    """One cadre's own month: what they submitted and whom they still have to rate."""
+
+    self_submitted: bool
+    self_total: Decimal | None
+    ballot: bool  # whether the month carries a democratic evaluation
+    ballot_cast: bool
+    to_rate: list[str]  # people this cadre rates whose rating is not submitted yet
+
+
+async def cadre_month(
+    *, session: AsyncSession, period: Period, cadre: Cadre, ballot: bool
+) -> CadreMonth:
+    """What ``cadre`` has done in ``period`` and what is left."""
+    month = await _month(session, period)
+    to_rate = [
+        c.name
+        for c in month.assessed
+        if (c.id, RatingSource.HEAD) not in month.submitted
+        and any(r.id == cadre.id for r in _raters_of(c, month.everyone))
+    ]
+    submitted = (cadre.id, RatingSource.SELF) in month.submitted
+    return CadreMonth(
+        self_submitted=submitted,
+        self_total=month.self_totals.get(cadre.id) if submitted else None,  # type: ignore[arg-type]
+        ballot=ballot,
+        ballot_cast=cadre.id in month.voted,
+        to_rate=to_rate,
+    )
+
+
+# --- results (/myscore) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """A stored result with the period it belongs to."""
+
+    period: Period
+    result: Result
+
+    @property
+    def breakdown(self) -> dict[str, Any]:
+        return dict(self.result.breakdown or {})
+
+
+async def latest_result(
+    *, session: AsyncSession, unit_id: int, cadre_id: int, kind: str, states: Iterable[str]
+) -> PeriodResult | None:
+    """The cadre's result of the latest period of ``kind`` in one of ``states``, or None."""
+    row = (
+        await session.exec(
+            select(Result, Period)
+            .join(Period, col(Period.id) == col(Result.period_id))
+            .where(Result.unit_id == unit_id, Result.cadre_id == cadre_id)
+            .where(Period.kind == kind, col(Period.state).in_(list(states)))
+            .order_by(col(Period.year).desc(), col(Period.number).desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    result, period = row
+    return PeriodResult(period=period, result=result)
