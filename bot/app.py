@@ -11,7 +11,17 @@ from telegram.error import Forbidden
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import access, ballot, basics, invites, leadership, rating, selfscore, signup
+from bot import (
+    access,
+    ballot,
+    basics,
+    invites,
+    leadership,
+    office,
+    rating,
+    selfscore,
+    signup,
+)
 from bot.config import Settings
 from bot.context import KaoheApplication, KaoheContext, Services
 from bot.menus import set_default_menus, set_person_menu
@@ -24,9 +34,10 @@ from storage.queries.roster import ensure_unit, list_cadres
 log = logging.getLogger(__name__)
 
 # Every capability module exposes handlers(); the order is the order of matching in group 0.
-# selfscore and rating come before basics (their /cancel leaves the conversation), and
+# office comes before basics so that its /cancel ends an office record being typed.
+# selfscore and rating come before basics too (their /cancel leaves the conversation), and
 # selfscore before rating: it hands over a rating figure the rater asked for more recently.
-CAPABILITIES = (signup, selfscore, rating, basics, invites, leadership, ballot)
+CAPABILITIES = (signup, office, selfscore, rating, basics, invites, leadership, ballot)
 
 
 def build_services(settings: Settings, *, texts: Texts | None = None) -> Services:

@@ -1,0 +1,656 @@
+"""The office's records and /status, end to end: the clerk's buttons and answers in, rows out.
+
+Every test runs on SQLite and on PostgreSQL. The month is opened around today (the town's local
+date), so that "today" and "yesterday" are real dates of the open month whatever day it runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot.app import build_application
+from storage.engine import transaction
+from storage.models import (
+    AuditLog,
+    BallotParticipation,
+    BonusEntry,
+    Cadre,
+    Department,
+    DisciplineRecord,
+    Period,
+    PeriodState,
+    Rating,
+    utcnow,
+)
+from tests.harness.request import FakeRequest
+from tests.harness.simulator import Simulator, SimUser
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def _today() -> date:
+    return datetime.now(ZONE).date()
+
+
+async def _open(town: Any) -> Period:
+    today = _today()
+    return await town.open_month(today.year, today.month)
+
+
+async def _rows(town: Any, model: Any) -> list[Any]:
+    async with town.services.sessions() as session:
+        return list((await session.exec(select(model).order_by(model.id))).all())
+
+
+async def _audits(town: Any, action: str) -> list[AuditLog]:
+    return [a for a in await _rows(town, AuditLog) if a.action == action]
+
+
+async def _set_period(town: Any, period: Period, **values: Any) -> None:
+    async with transaction(town.services.sessions) as session:
+        row = await session.get(Period, period.id)
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.add(row)
+
+
+def _data(user: SimUser, action: str) -> str:
+    """The callback data of the latest keyboard's button for ``action``."""
+    return next(d for d in user.last().callback_data if d.split(":")[1] == action)
+
+
+async def _to_date_step(clerk: SimUser, texts: Any) -> int:
+    """/discipline → 经济发展办公室 → 王芳 → 迟到; return the flow message's id."""
+    await clerk.command("discipline")
+    flow = clerk.last()
+    assert "第 1/6 步" in flow.text and "选部门" in flow.text
+    await clerk.press("经济发展办公室")
+    assert "第 2/6 步" in clerk.last().text
+    assert set(clerk.last().labels) == {"冯超", "王芳", "郑海涛", "◀ 返回", "✖ 取消"}
+    await clerk.press("王芳")
+    assert "第 3/6 步" in clerk.last().text
+    await clerk.press(texts.label("zh", "office.violation", title="迟到", points="2"))
+    message = clerk.last()
+    assert message.message_id == flow.message_id and message.edit_count == 3
+    assert "第 4/6 步：日期" in message.text and "事项：迟到（扣 2 分）" in message.text
+    return flow.message_id
+
+
+# --- /discipline ----------------------------------------------------------------------------------
+
+
+async def test_discipline_record_end_to_end(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    today = _today()
+    await _to_date_step(clerk, texts)
+    assert texts.label("zh", "office.today", day=today.strftime("%m-%d")) in clerk.last().labels
+
+    await clerk.send("上周三")
+    assert "⚠️ 看不懂这个日期" in clerk.last().text and "第 4/6 步" in clerk.last().text
+    await clerk.send("02-30")
+    assert "没有这一天" in clerk.last().text
+    tomorrow = today + timedelta(days=1)
+    await clerk.send(tomorrow.isoformat())
+    assert f"{tomorrow.isoformat()} 还没到" in clerk.last().text
+    before = period.starts_on - timedelta(days=1)
+    await clerk.send(before.isoformat())
+    assert f"{before.isoformat()} 不在本月考核期内" in clerk.last().text
+    await clerk.send_sticker()
+    assert "不能发送贴纸、图片或文件" in clerk.last().text and "第 4/6 步" in clerk.last().text
+    assert await _rows(town, DisciplineRecord) == []
+
+    await clerk.send(today.strftime("%m-%d"))
+    assert "第 5/6 步：备注" in clerk.last().text
+    assert f"日期：{today.isoformat()}" in clerk.last().text
+    await clerk.send("晨会迟到 <20> 分钟")
+    confirm = clerk.last()
+    assert "第 6/6 步：确认" in confirm.text and "备注：晨会迟到 <20> 分钟" in confirm.text
+    assert "&lt;20&gt;" in (confirm.html or "")
+    await clerk.press(texts.label("zh", "office.confirm"))
+    assert "✅ 已登记" in clerk.last().text
+
+    wang, zhou = await town.cadre("王芳"), await town.cadre("周晓燕")
+    [record] = await _rows(town, DisciplineRecord)
+    assert (
+        record.unit_id,
+        record.period_id,
+        record.cadre_id,
+        record.violation_key,
+        record.deduction,
+        record.occurred_on,
+        record.note,
+        record.created_by_id,
+        record.undone_at,
+    ) == (
+        town.services.unit_id,
+        period.id,
+        wang.id,
+        "late",
+        Decimal("2"),
+        today,
+        "晨会迟到 <20> 分钟",
+        zhou.id,
+        None,
+    )
+    [entry] = await _audits(town, "discipline.create")
+    assert (entry.actor, entry.actor_cadre_id, entry.entity_id, entry.old_value) == (
+        "周晓燕",
+        zhou.id,
+        record.id,
+        None,
+    )
+    assert entry.new_value == {
+        "period_id": period.id,
+        "cadre_id": wang.id,
+        "cadre": "王芳",
+        "violation": "late",
+        "deduction": "2",
+        "occurred_on": today.isoformat(),
+        "note": "晨会迟到 <20> 分钟",
+    }
+
+
+async def test_deduction_comes_from_the_frozen_scheme(town: Any, texts: Any) -> None:
+    from bot.scheme import default_scheme
+
+    clerk = await town.signup("周晓燕")
+    today = _today()
+    raw = default_scheme().model_dump(mode="json", by_alias=True)
+    raw["office_rules"]["violations"]["late"]["points"] = "4.5"
+    scheme = type(default_scheme()).model_validate(raw)
+    await town.open_month(today.year, today.month, scheme=scheme)
+    await clerk.command("discipline")
+    await clerk.press("经济发展办公室")
+    await clerk.press("王芳")
+    await clerk.press(texts.label("zh", "office.violation", title="迟到", points="4.5"))
+    await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
+    await clerk.press(texts.label("zh", "office.skip"))
+    assert "事项：迟到（扣 4.5 分）" in clerk.last().text
+    await clerk.press(texts.label("zh", "office.confirm"))
+    [record] = await _rows(town, DisciplineRecord)
+    assert (record.deduction, record.note, record.occurred_on) == (Decimal("4.5"), None, today)
+
+
+async def test_back_buttons_and_cancel(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    await _open(town)
+    mark = clerk.mark()
+    flow_id = await _to_date_step(clerk, texts)
+    await clerk.press(texts.label("zh", "office.back"))
+    assert "第 3/6 步" in clerk.last().text
+    await clerk.press(texts.label("zh", "office.back"))
+    assert "第 2/6 步" in clerk.last().text
+    await clerk.press(texts.label("zh", "office.back"))
+    assert "第 1/6 步" in clerk.last().text
+    await clerk.press("综合治理办公室")
+    await clerk.press("韩雪")
+    assert "人员：韩雪" in clerk.last().text and "事项：" not in clerk.last().text  # chosen anew
+    await clerk.press(texts.label("zh", "office.cancel"))
+    assert "已退出机关制度登记" in clerk.last().text and clerk.last().buttons == []
+    assert clerk.last().message_id == flow_id and len(clerk.inbox_since(mark)) == 1
+
+    # /cancel in a typed step ends it; the text that follows is no longer taken as a date.
+    await _to_date_step(clerk, texts)
+    await clerk.command("cancel")
+    assert "已退出机关制度登记" in clerk.last().text
+    await clerk.send("11-03")
+    assert clerk.last().text == texts.render("zh", "basics/unknown")
+    assert await _rows(town, DisciplineRecord) == []
+
+
+async def test_list_and_undo(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    today = _today()
+    for name, violation, points in (("王芳", "迟到", "2"), ("冯超", "旷工", "5")):
+        await clerk.command("discipline")
+        await clerk.press("经济发展办公室")
+        await clerk.press(name)
+        await clerk.press(texts.label("zh", "office.violation", title=violation, points=points))
+        await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
+        await clerk.press(texts.label("zh", "office.skip"))
+        await clerk.press(texts.label("zh", "office.confirm"))
+    await clerk.press(texts.label("zh", "office.records_month", count=2))
+    listing = clerk.last()
+    assert "共 2 条" in listing.text
+    assert (
+        "1. 王芳 · 迟到（扣 2 分）" in listing.text and "2. 冯超 · 旷工（扣 5 分）" in listing.text
+    )
+
+    await clerk.press(texts.label("zh", "office.undo", n=1))
+    assert "确定撤销第 1 条吗？" in clerk.last().text
+    yes = _data(clerk, "yes")
+    await clerk.press(texts.label("zh", "office.undo_yes"))
+    after = clerk.last()
+    assert after.message_id == listing.message_id
+    assert "1. 王芳 · 迟到（扣 2 分）" in after.text and "（已撤销）" in after.text
+    assert texts.label("zh", "office.undo", n=1) not in after.labels
+    assert texts.label("zh", "office.undo", n=2) in after.labels
+
+    again = await clerk.press_data(yes, message_id=after.message_id)
+    assert again.show_alert and "已失效" in (again.text or "")
+    wang, zhou = await town.cadre("王芳"), await town.cadre("周晓燕")
+    records = await _rows(town, DisciplineRecord)
+    assert len(records) == 2  # never deleted
+    undone = next(r for r in records if r.cadre_id == wang.id)
+    assert undone.undone_at is not None and undone.undone_by_id == zhou.id
+    assert next(r for r in records if r.cadre_id != wang.id).undone_at is None
+    [entry] = await _audits(town, "discipline.undo")
+    assert entry.entity_id == undone.id and entry.actor_cadre_id == zhou.id
+    assert entry.old_value["undone_at"] is None and entry.old_value["deduction"] == "2"
+    assert entry.new_value["undone_by"] == "周晓燕" and entry.new_value["undone_at"]
+
+    # A record of another month cannot be undone from this list, even with a forged button.
+    async with transaction(town.services.sessions) as session:
+        other = Period(
+            unit_id=town.services.unit_id,
+            kind="month",
+            year=2020,
+            number=1,
+            starts_on=date(2020, 1, 1),
+            ends_on=date(2020, 1, 31),
+            opens_at=utcnow() - timedelta(days=2000),
+            closes_at=utcnow() - timedelta(days=1990),
+            state=PeriodState.CLOSED.value,
+        )
+        session.add(other)
+        await session.flush()
+        foreign = DisciplineRecord(
+            unit_id=town.services.unit_id,
+            period_id=other.id,
+            cadre_id=wang.id,
+            violation_key="late",
+            deduction=Decimal(2),
+            occurred_on=date(2020, 1, 3),
+        )
+        session.add(foreign)
+    token = _data(clerk, "new").split(":")[2]
+    forged = await clerk.press_data(f"off:undo:{token}:{foreign.id}")
+    assert forged.show_alert and "找不到" in (forged.text or "")
+    async with town.services.sessions() as session:
+        assert (await session.get(DisciplineRecord, foreign.id)).undone_at is None
+    assert period.id != other.id
+
+
+async def test_list_pages(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    wang = await town.cadre("王芳")
+    async with transaction(town.services.sessions) as session:
+        for day in range(11):
+            session.add(
+                DisciplineRecord(
+                    unit_id=town.services.unit_id,
+                    period_id=period.id,
+                    cadre_id=wang.id,
+                    violation_key="no_sign_in",
+                    deduction=Decimal(1),
+                    occurred_on=period.starts_on,
+                    note="x" * 300 + str(day),
+                )
+            )
+    await clerk.command("discipline")
+    await clerk.press(texts.label("zh", "office.records_month", count=11))
+    first = clerk.last()
+    assert (
+        "共 11 条，第 1/2 页" in first.text
+        and "8. 王芳" in first.text
+        and "9. 王芳" not in first.text
+    )
+    await clerk.press(texts.label("zh", "office.next"))
+    second = clerk.last()
+    assert second.message_id == first.message_id
+    assert "第 2/2 页" in second.text and "9. 王芳" in second.text and "11. 王芳" in second.text
+    assert texts.label("zh", "office.undo", n=11) in second.labels
+
+
+async def test_double_tap_on_confirm_records_once(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    await _open(town)
+    today = _today()
+    await _to_date_step(clerk, texts)
+    await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
+    await clerk.press(texts.label("zh", "office.skip"))
+    confirm = clerk.last()
+    data = _data(clerk, "ok")
+    first = await clerk.press_data(data, message_id=confirm.message_id)
+    second = await clerk.press_data(data, message_id=confirm.message_id)
+    assert first.answered and not first.show_alert
+    assert second.answered and second.show_alert and "已失效" in (second.text or "")
+    await town.sim.replay()  # the same update delivered again by Telegram
+    assert len(await _rows(town, DisciplineRecord)) == 1
+    assert len(await _audits(town, "discipline.create")) == 1
+
+
+async def test_confirm_again_after_a_failed_edit_records_once(
+    town: Any, texts: Any, fake: Any
+) -> None:
+    clerk = await town.signup("周晓燕")
+    await _open(town)
+    await clerk.command("reward")
+    await clerk.press("党政办公室")
+    await clerk.press("吴磊")
+    await clerk.send("200")
+    await clerk.send("季度工作突出")
+    confirm = clerk.last()
+    data = _data(clerk, "ok")
+    # The record is written, then Telegram fails to show the receipt: the old buttons stay.
+    fake.fail_next("editMessageText", 400, "Bad Request: message can't be edited")
+    first = await clerk.press_data(data, message_id=confirm.message_id)
+    assert first.answered and not first.show_alert
+    assert clerk.last().message_id == confirm.message_id and "已登记" not in clerk.last().text
+    second = await clerk.press(texts.label("zh", "office.confirm"), message=confirm.message_id)
+    assert second.show_alert and "已失效" in (second.text or "")
+    assert len(await _rows(town, BonusEntry)) == 1
+
+
+async def test_closed_period_refuses_late_answers_and_old_buttons(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    today = _today()
+
+    # A late typed answer.
+    await _to_date_step(clerk, texts)
+    await clerk.send(today.strftime("%m-%d"))
+    await _set_period(town, period, state=PeriodState.CLOSED.value)
+    await clerk.send("晨会迟到")
+    assert clerk.last().text == texts.render("zh", "office/closed", reason="closed")
+    await clerk.send("晨会迟到")
+    assert clerk.last().text == texts.render("zh", "basics/unknown")
+
+    # An old Confirm button, the window having passed in the meantime.
+    await _set_period(town, period, state=PeriodState.OPEN.value)
+    await _to_date_step(clerk, texts)
+    await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
+    await clerk.press(texts.label("zh", "office.skip"))
+    await _set_period(town, period, closes_at=utcnow() - timedelta(minutes=1))
+    answer = await clerk.press(texts.label("zh", "office.confirm"))
+    assert answer.show_alert and answer.text == texts.render("zh", "office/alert", reason="closed")
+    assert clerk.last().buttons == []
+    assert await _rows(town, DisciplineRecord) == []
+    await clerk.command("discipline")
+    assert clerk.last().text == texts.render("zh", "office/no_month")
+
+
+async def test_forged_presses_by_the_office_change_nothing(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    await _open(town)
+    await clerk.command("discipline")
+    await clerk.press("经济发展办公室")
+    token = _data(clerk, "who").split(":")[2]
+    leader = await town.cadre("赵建国")  # a leader: not assessed
+    elsewhere = await town.cadre("韩雪")  # not in the department shown
+    for data in (
+        f"off:who:{token}:{leader.id}",
+        f"off:who:{token}:{elsewhere.id}",
+        f"off:who:{token}:999999",
+        f"off:who:{token}:abc",
+    ):
+        answer = await clerk.press_data(data)
+        assert answer.show_alert and "找不到" in (answer.text or ""), data
+    for data in (f"off:ok:{token}", "off:who:deadbeef:1", "off:zz:" + token, "off:who"):
+        answer = await clerk.press_data(data)
+        assert answer.show_alert and "已失效" in (answer.text or ""), data
+    assert "第 2/6 步" in clerk.last().text
+    assert await _rows(town, DisciplineRecord) == []
+
+
+async def test_not_office_is_refused_for_commands_and_buttons(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    wang = await town.signup("王芳")
+    await _open(town)
+    for command in ("discipline", "reward", "deduct", "status"):
+        await wang.command(command)
+        assert "只对党政办开放" in wang.last().text, command
+    await clerk.command("discipline")
+    await clerk.press("经济发展办公室")
+    token = _data(clerk, "who").split(":")[2]
+    wang_id = (await town.cadre("王芳")).id
+    for data in (f"off:who:{token}:{wang_id}", f"off:ok:{token}", f"off:list:{token}:0"):
+        answer = await wang.press_data(data)
+        assert answer.show_alert and answer.text == texts.render("zh", "access/not_allowed_short")
+    assert "第 2/6 步" in clerk.last().text
+    assert await _rows(town, DisciplineRecord) == []
+    assert await _rows(town, BonusEntry) == []
+
+
+async def test_no_open_month(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    await clerk.command("discipline")
+    assert "现在没有正在进行的月度考核" in clerk.last().text
+    await clerk.command("status")
+    assert clerk.last().text == texts.render("zh", "office/status_no_month")
+
+
+# --- /reward and /deduct --------------------------------------------------------------------------
+
+
+async def test_reward_with_bad_amounts_then_good(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    await clerk.command("reward")
+    assert "第 1/5 步" in clerk.last().text and f"{period.year}年度" in clerk.last().text
+    await clerk.press("社会事务办公室")
+    await clerk.press("卫红梅")
+    assert "第 3/5 步：金额" in clerk.last().text
+    for bad, phrase in (
+        ("abc", "请输入一个数字金额"),
+        ("0", "金额必须大于 0"),
+        ("-5", "金额必须大于 0"),
+        ("1.234", "金额最多两位小数"),
+        ("100000000", "金额过大"),
+    ):
+        await clerk.send(bad)
+        assert f"⚠️ {phrase}" in clerk.last().text and "第 3/5 步" in clerk.last().text, bad
+    await clerk.send_photo()
+    assert "不能发送贴纸、图片或文件" in clerk.last().text
+    assert await _rows(town, BonusEntry) == []
+    await clerk.send("１,５００.５元")  # full-width digits from a Chinese keyboard
+    assert "第 4/5 步：事由" in clerk.last().text and "金额：1500.50 元" in clerk.last().text
+
+    # The reason is required: a file, blanks or an overlong text do not count as one.
+    await clerk.send_document("reason.pdf", b"%PDF")
+    assert "不能发送贴纸、图片或文件" in clerk.last().text and "第 4/5 步" in clerk.last().text
+    await clerk.send("   ")
+    assert "内容不能为空" in clerk.last().text
+    await clerk.send("好" * 501)
+    assert "最多 500 字" in clerk.last().text
+    await clerk.send("获县级防汛表彰")
+    assert "第 5/5 步：确认" in clerk.last().text and "事由：获县级防汛表彰" in clerk.last().text
+    await clerk.press(texts.label("zh", "office.confirm"))
+
+    wei, zhou = await town.cadre("卫红梅"), await town.cadre("周晓燕")
+    [entry] = await _rows(town, BonusEntry)
+    assert (
+        entry.unit_id,
+        entry.year,
+        entry.cadre_id,
+        entry.kind,
+        entry.amount,
+        entry.reason,
+        entry.created_by_id,
+    ) == (
+        town.services.unit_id,
+        period.year,
+        wei.id,
+        "reward",
+        Decimal("1500.50"),
+        "获县级防汛表彰",
+        zhou.id,
+    )
+    [audit] = await _audits(town, "bonus.create")
+    assert audit.reason == "获县级防汛表彰" and audit.entity_id == entry.id
+    assert audit.new_value == {
+        "year": period.year,
+        "cadre_id": wei.id,
+        "cadre": "卫红梅",
+        "kind": "reward",
+        "amount": "1500.50",
+    }
+
+
+async def test_deduct_in_english_with_list_and_undo(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    await clerk.command("lang", "en")
+    year = _today().year  # no month open: the current year
+    await clerk.command("deduct")
+    assert "Bonus deduction · year " + str(year) in clerk.last().text
+    assert "Step 1/5" in clerk.last().text
+    await clerk.press("综合治理办公室")
+    await clerk.press("沈刚")
+    await clerk.send("-5")
+    assert "⚠️ The amount must be more than 0." in clerk.last().text
+    await clerk.send("80")
+    await clerk.send("Absent from the flood-duty roster")
+    assert "Step 5/5: confirm" in clerk.last().text and "Amount: 80.00 yuan" in clerk.last().text
+    await clerk.press(texts.label("en", "office.confirm"))
+    assert "✅ Recorded" in clerk.last().text
+
+    await clerk.press(texts.label("en", "office.records_year", year=year, count=1))
+    assert "1. 沈刚 · 80.00 yuan" in clerk.last().text
+    await clerk.press(texts.label("en", "office.undo", n=1))
+    await clerk.press(texts.label("en", "office.undo_yes"))
+    assert "(undone)" in clerk.last().text
+    [entry] = await _rows(town, BonusEntry)
+    assert entry.kind == "deduction" and entry.year == year and entry.amount == Decimal("80.00")
+    assert entry.undone_at is not None
+    [undo] = await _audits(town, "bonus.undo")
+    assert undo.entity_id == entry.id and undo.old_value["amount"] == "80.00"
+
+    # The reward list does not show deductions, nor may its buttons undo them.
+    await clerk.command("reward")
+    await clerk.press(texts.label("en", "office.records_year", year=year, count=0))
+    assert "No records yet" in clerk.last().text
+    token = _data(clerk, "new").split(":")[2]
+    forged = await clerk.press_data(f"off:undo:{token}:{entry.id}")
+    assert forged.show_alert and "can't be found" in (forged.text or "")
+
+
+async def test_reward_survives_a_restart(town: Any, texts: Any, settings: Any, fake: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    await _open(town)
+    wu = (await town.cadre("吴磊")).id
+    await clerk.command("reward")
+    await clerk.press("党政办公室")
+    await clerk.press("吴磊")
+    assert "第 3/5 步：金额" in clerk.last().text
+    await town.sim.__aexit__(None, None, None)
+
+    app2 = build_application(settings, request=FakeRequest(fake), rate_limit=False)
+    async with Simulator(app2, fake, via="processor") as sim2:
+        again = sim2.user(clerk.id, "周晓燕")
+        await again.send("300")
+        assert "第 4/5 步：事由" in again.last().text and "人员：吴磊" in again.last().text
+        await again.send("季度工作突出")
+        await again.press(texts.label("zh", "office.confirm"))
+        assert "✅ 已登记" in again.last().text
+        async with app2.services.sessions() as session:
+            [entry] = (await session.exec(select(BonusEntry))).all()
+    assert (entry.amount, entry.reason, entry.cadre_id) == (Decimal("300.00"), "季度工作突出", wu)
+
+
+# --- /status --------------------------------------------------------------------------------------
+
+
+async def _submit(
+    town: Any, period: Period, ratee: str, source: str, rater: str, state: str
+) -> None:
+    async with transaction(town.services.sessions) as session:
+        ratee_id, rater_id = (await town.cadre(ratee)).id, (await town.cadre(rater)).id
+        session.add(
+            Rating(
+                unit_id=town.services.unit_id,
+                period_id=period.id,
+                ratee_id=ratee_id,
+                rater_id=rater_id,
+                source=source,
+                state=state,
+                total=Decimal("88.0"),
+                submitted_at=utcnow() if state == "submitted" else None,
+            )
+        )
+
+
+async def _voted(town: Any, period: Period, *names: str) -> None:
+    async with transaction(town.services.sessions) as session:
+        for name in names:
+            session.add(
+                BallotParticipation(
+                    unit_id=town.services.unit_id,
+                    period_id=period.id,
+                    rater_id=(await town.cadre(name)).id,
+                    cast_on=_today(),
+                )
+            )
+
+
+def _block(text: str, department: str) -> dict[str, str]:
+    """A department's lines of /status, by their first word."""
+    lines = text.split("\n\n")
+    block = next(b for b in lines if b.startswith(department)).split("\n")
+    return {line.split(" ")[0]: line for line in block[1:]}
+
+
+def _names(line: str, after: str) -> set[str]:
+    return set(line.split(after, 1)[1].split("；")[0].split("、"))
+
+
+async def test_status_counts_and_names_the_missing(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    for name in ("王芳", "冯超", "李明"):
+        await _submit(town, period, name, "self", name, "submitted")
+    await _submit(town, period, "吴磊", "self", "吴磊", "draft")  # a draft is not submitted
+    await _submit(town, period, "王芳", "head", "郑海涛", "submitted")
+    await _voted(town, period, "王芳", "吴磊")
+
+    await clerk.command("status")
+    text = clerk.last().text
+    deadline = period.closes_at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
+    assert f"{period.year}年{period.number}月 填报进度" in text and f"截止：{deadline}" in text
+    assert "全镇 12 人：自评 3/12 · 负责人评分 1/12 · 民主测评 2/12" in text
+    office = _block(text, "党政办公室")
+    assert office["自评"].startswith("自评 1/3 — 未交：")
+    assert _names(office["自评"], "未交：") == {"吴磊", "周晓燕"}
+    assert "赵建国 未评：李明" in office["负责人评分"]
+    assert _names(office["负责人评分"], "李明 未评：") == {"吴磊", "周晓燕"}
+    assert _names(office["民主测评"], "未投：") == {"李明", "周晓燕"}
+    economy = _block(text, "经济发展办公室")
+    assert economy["自评"] == "自评 2/3 — 未交：郑海涛"
+    assert economy["负责人评分"].startswith("负责人评分 1/3")
+    assert "郑海涛 未评：冯超" in economy["负责人评分"]
+    assert "钱志强 未评：郑海涛" in economy["负责人评分"]
+    assert economy["民主测评"].startswith("民主测评 1/3")
+    # Only who voted, never how: no grade appears anywhere.
+    for grade in ("excellent", "good", "pass", "fail"):
+        assert texts.label("zh", f"grade.{grade}") not in text
+
+
+async def test_long_status_is_split_within_telegram_limits(town: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    async with transaction(town.services.sessions) as session:
+        department = Department(unit_id=town.services.unit_id, name="驻村工作队", position=99)
+        session.add(department)
+        await session.flush()
+        names = [f"驻村队员第{i:03d}号同志" for i in range(150)]
+        for name in names:
+            session.add(
+                Cadre(unit_id=town.services.unit_id, department_id=department.id, name=name)
+            )
+    mark = clerk.mark()
+    await clerk.command("status")
+    messages = clerk.inbox_since(mark)
+    assert len(messages) >= 3
+    assert all(len(m.text) <= 4096 and len(m.html or "") <= 4096 for m in messages)
+    joined = "\n".join(m.text for m in messages)
+    assert "全镇 162 人" in joined
+    for name in names:
+        assert joined.count(name) == 3  # self-score, head rating, ballot
+    assert period.id is not None
