@@ -17,6 +17,7 @@ from bot import (
     basics,
     invites,
     leadership,
+    myscore,
     office,
     rating,
     selfscore,
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 # office comes before basics so that its /cancel ends an office record being typed.
 # selfscore and rating come before basics too (their /cancel leaves the conversation), and
 # selfscore before rating: it hands over a rating figure the rater asked for more recently.
-CAPABILITIES = (signup, office, selfscore, rating, basics, invites, leadership, ballot)
+CAPABILITIES = (signup, office, selfscore, rating, basics, invites, leadership, ballot, myscore)
 
 
 def build_services(settings: Settings, *, texts: Texts | None = None) -> Services:
