@@ -289,3 +289,19 @@ async def test_kaohe_run_in_webhook_mode(clerk_env: str, tmp_path: Path) -> None
             output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
         assert TEST_TOKEN not in output.decode()
         assert secret not in output.decode()
+
+
+def test_env_example_as_is_is_a_valid_configuration(tmp_path: Path) -> None:
+    """A clerk who copies .env.example and fills in nothing yet gets a report, not an error."""
+    shutil.copyfile(ROOT / ".env.example", tmp_path / ".env")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr  # only the token is missing
+    assert "BOT_TOKEN：未设置" in result.stdout
+    assert "Asia/Shanghai" in result.stdout
