@@ -405,10 +405,10 @@ async def undo_bonus_entry(
             "kind": entry.kind,
             "amount": str(entry.amount),
             "year": entry.year,
+            "reason": entry.reason,
             "undone_at": None,
         },
         new={"undone_at": now.isoformat(), "undone_by_id": actor.id, "undone_by": actor.name},
-        reason=entry.reason,
     )
     return UndoOutcome.UNDONE
 
