@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -147,12 +147,20 @@ async def _error_handler(update: object, context: KaoheContext) -> None:
     if not isinstance(update, Update) or isinstance(error, Forbidden):
         return
     text = context.render("errors/internal")
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(text[:190], show_alert=True)
+            return
+        except TelegramError:
+            # Already answered before the failure: say it in the chat instead.
+            log.info("callback query already answered; telling the chat instead")
+    chat = update.effective_chat
+    if chat is None:
+        return
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(text[:190], show_alert=True)
-        elif update.effective_message is not None and update.effective_chat is not None:
-            await update.effective_message.reply_text(text)
-    except Exception:
+        await context.bot.send_message(chat.id, text)
+    except TelegramError:
         log.warning("could not tell the user about the failure", exc_info=True)
 
 

@@ -56,7 +56,8 @@ def scheme_of(period: Period) -> Scheme:
     """The scheme frozen into ``period`` when it opened."""
     if period.scheme is None:
         raise ValueError(f"period {period.id} has no frozen scheme (it never opened)")
-    return _scheme_from_text(json.dumps(period.scheme, sort_keys=True))
+    # Keep the stored key order: it is the scheme file's order of items and violations.
+    return _scheme_from_text(json.dumps(period.scheme, ensure_ascii=False))
 
 
 @lru_cache(maxsize=32)

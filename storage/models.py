@@ -29,6 +29,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL keeps the zone; SQLite hands back naive values, which ``astimezone`` would then
+    read as the server's local time. Values are stored in UTC and always come back aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Role(StrEnum):
     """What a person may do; one person can hold several."""
 
@@ -58,9 +81,7 @@ class Unit(SQLModel, table=True):
     name: str = Field(max_length=100, unique=True)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     leadership_chat_id: int | None = Field(default=None, sa_type=BigInteger)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Department(SQLModel, table=True):
@@ -96,13 +117,9 @@ class Cadre(SQLModel, table=True):
     active: bool = Field(default=True)
     telegram_user_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
     language: str | None = Field(default=None, max_length=8)
-    bound_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
+    bound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
     @property
     def role_set(self) -> set[Role]:
@@ -125,13 +142,11 @@ class InviteCode(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     cadre_id: int = Field(foreign_key="cadre.id", index=True)
     code_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
-    expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
-    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     used_by_telegram_id: int | None = Field(default=None, sa_type=BigInteger)
-    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: str = Field(default="cli", max_length=64)
 
 
@@ -142,7 +157,7 @@ class SignupFailure(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     telegram_user_id: int = Field(sa_type=BigInteger, index=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class AuditLog(SQLModel, table=True):
@@ -152,7 +167,7 @@ class AuditLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     actor_cadre_id: int | None = Field(default=None, foreign_key="cadre.id")
     actor: str = Field(max_length=100)
     action: str = Field(max_length=64, index=True)
@@ -171,9 +186,7 @@ class ProcessedUpdate(SQLModel, table=True):
     update_id: int = Field(
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
-    at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False, index=True
-    )
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
 
 
 class PersistedConversation(SQLModel, table=True):
@@ -194,9 +207,7 @@ class PersistedData(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=16)
     key: str = Field(primary_key=True, max_length=64)
     data: Any = Field(default=None, sa_type=JSON)
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 # --- Appraisal: scheme, periods, targets, submissions, ballots, office records, results -------
@@ -232,9 +243,7 @@ class SchemeVersion(SQLModel, table=True):
     content: dict[str, Any] = Field(sa_type=JSON)
     source_text: str = Field(sa_type=Text)
     loaded_from: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class PeriodKind(StrEnum):
@@ -267,16 +276,16 @@ class Period(SQLModel, table=True):
     number: int  # month 1-12, quarter 1-4, half 1-2, year 1
     starts_on: date
     ends_on: date
-    opens_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
-    closes_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
-    review_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    appeal_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    opens_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    closes_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    review_ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    appeal_ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     state: str = Field(default=PeriodState.SCHEDULED.value, max_length=16, index=True)
     scheme_version_id: int | None = Field(default=None, foreign_key="scheme_version.id")
     scheme: dict[str, Any] | None = Field(default=None, sa_type=JSON)
-    opened_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    published_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def code(self) -> str:
@@ -337,10 +346,8 @@ class Rating(SQLModel, table=True):
     source: str = Field(max_length=8)
     state: str = Field(default=RatingState.DRAFT.value, max_length=16)
     total: Decimal | None = Field(default=None, sa_type=DecimalText)
-    submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class RatingLine(SQLModel, table=True):
@@ -414,10 +421,8 @@ class DisciplineRecord(SQLModel, table=True):
     occurred_on: date
     note: str | None = Field(default=None, max_length=500)
     created_by_id: int | None = Field(default=None, foreign_key="cadre.id")
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
-    undone_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     undone_by_id: int | None = Field(default=None, foreign_key="cadre.id")
 
 
@@ -439,10 +444,8 @@ class BonusEntry(SQLModel, table=True):
     amount: Decimal = Field(sa_type=DecimalText)
     reason: str = Field(max_length=500)
     created_by_id: int | None = Field(default=None, foreign_key="cadre.id")
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
-    undone_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     undone_by_id: int | None = Field(default=None, foreign_key="cadre.id")
 
 
@@ -458,9 +461,7 @@ class ScoreAdjustment(SQLModel, table=True):
     delta: Decimal = Field(sa_type=DecimalText)
     reason: str = Field(max_length=500)
     leader_id: int | None = Field(default=None, foreign_key="cadre.id")
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Result(SQLModel, table=True):
@@ -480,6 +481,4 @@ class Result(SQLModel, table=True):
     breakdown: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     inputs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     scheme_fingerprint: str | None = Field(default=None, max_length=64)
-    computed_at: datetime = Field(
-        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False
-    )
+    computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -344,7 +344,10 @@ async def test_confirm_again_after_a_failed_edit_records_once(
     fake.fail_next("editMessageText", 400, "Bad Request: message can't be edited")
     first = await clerk.press_data(data, message_id=confirm.message_id)
     assert first.answered and not first.show_alert
-    assert clerk.last().message_id == confirm.message_id and "已登记" not in clerk.last().text
+    # The confirmation message keeps its old buttons and the clerk is told something failed.
+    assert "已登记" not in clerk.messages()[-2].text
+    assert clerk.messages()[-2].message_id == confirm.message_id
+    assert clerk.last().text == texts.render("zh", "errors/internal")
     second = await clerk.press(texts.label("zh", "office.confirm"), message=confirm.message_id)
     assert second.show_alert and "已失效" in (second.text or "")
     assert len(await _rows(town, BonusEntry)) == 1

@@ -140,7 +140,7 @@ async def redeem_code(
         return Redemption(RedeemOutcome.USED, cadre)
     if invite.revoked_at is not None:
         return Redemption(RedeemOutcome.REVOKED, cadre)
-    if _aware(invite.expires_at) <= now:
+    if invite.expires_at <= now:
         return Redemption(RedeemOutcome.EXPIRED, cadre)
     if not cadre.active:
         return Redemption(RedeemOutcome.INACTIVE, cadre)
@@ -175,10 +175,3 @@ async def redeem_code(
     if previous is not None and previous != telegram_user_id:
         return Redemption(RedeemOutcome.REBOUND, cadre)
     return Redemption(RedeemOutcome.BOUND, cadre)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns; they are stored in UTC.
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
