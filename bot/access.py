@@ -1,8 +1,9 @@
 """Who is asking, and may they?
 
-Two handlers run before any capability: one drops updates Telegram delivered twice, the other
-resolves the sender's roster entry and stops strangers. Roles are checked again by each
-capability on every message and button press (:func:`require`), because a menu is only a hint.
+One handler runs before any capability: it drops updates Telegram delivered twice, resolves the
+sender's roster entry and stops strangers, in one short transaction (it runs for every update,
+so it costs one database round of its own, not two). Roles are checked again by each capability
+on every message and button press (:func:`require`), because a menu is only a hint.
 """
 
 from __future__ import annotations
@@ -16,18 +17,12 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import KaoheContext
+from storage.engine import transaction
 from storage.models import Role
 from storage.queries.roster import get_cadre_by_telegram
 from storage.queries.updates import claim_update
 
 Handler = Callable[[Update, KaoheContext], Awaitable[Any]]
-
-
-async def drop_repeats(update: Update, context: KaoheContext) -> None:
-    """Stop an update whose id was handled before."""
-    if not await claim_update(sessions=context.services.sessions, update_id=update.update_id):
-        context.set_outcome(update.update_id, "duplicate")
-        raise ApplicationHandlerStop
 
 
 # What a stranger may do in a private chat: sign up, read how to, pick a language.
@@ -62,13 +57,21 @@ def _is_public(update: Update) -> bool:
     return chat.type == ChatType.PRIVATE and command in PUBLIC_IN_PRIVATE
 
 
-async def identify(update: Update, context: KaoheContext) -> None:
-    """Load the sender's roster entry; answer strangers in private chats and stop them."""
+async def gate(update: Update, context: KaoheContext) -> None:
+    """Drop a repeated update; load the sender's roster entry; answer strangers and stop them."""
     user = update.effective_user
+    async with transaction(context.services.sessions) as session:
+        fresh = await claim_update(session=session, update_id=update.update_id)
+        cadre = (
+            await get_cadre_by_telegram(session=session, telegram_user_id=user.id)
+            if fresh and user is not None
+            else None
+        )
+    if not fresh:
+        context.set_outcome(update.update_id, "duplicate")
+        raise ApplicationHandlerStop
     if user is None:
         raise ApplicationHandlerStop
-    async with context.services.sessions() as session:
-        cadre = await get_cadre_by_telegram(session=session, telegram_user_id=user.id)
     if cadre is not None and cadre.active:
         context.cadre = cadre
         context.lang = context.texts.lang(cadre.language)
@@ -92,7 +95,7 @@ async def identify(update: Update, context: KaoheContext) -> None:
 
 def gate_handlers() -> list[tuple[TypeHandler[Any, Any], int]]:
     """The handlers that run before every capability, with their groups."""
-    return [(TypeHandler(Update, drop_repeats), -2), (TypeHandler(Update, identify), -1)]
+    return [(TypeHandler(Update, gate), -1)]
 
 
 def require(*roles: Role) -> Callable[[Handler], Handler]:

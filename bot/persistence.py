@@ -29,29 +29,42 @@ def _unkey(text: str) -> ConversationKey:
     return tuple(json.loads(text))
 
 
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+
+
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Store conversations and user/chat data in ``persisted_*`` tables.
 
-    Bot data is not stored: shared resources live on the Application, domain data in tables.
+    Bot and chat data are not stored: shared resources live on the Application, domain data in
+    tables, and nothing is kept per chat. python-telegram-bot hands over a person's user data
+    after every update whether it changed or not, so what was last stored is remembered and an
+    unchanged value is not written again: most updates then cost no persistence write at all.
     """
 
     def __init__(self, sessions: SessionFactory, update_interval: float = 60) -> None:
         super().__init__(
             store_data=PersistenceInput(
-                bot_data=False, chat_data=True, user_data=True, callback_data=False
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
             ),
             update_interval=update_interval,
         )
         self._sessions = sessions
+        self._stored: dict[tuple[str, int], str] = {}
 
     async def _load(self, kind: str) -> dict[int, dict[Any, Any]]:
         async with self._sessions() as session:
             rows = (
                 await session.exec(select(PersistedData).where(PersistedData.kind == kind))
             ).all()
+        for row in rows:
+            self._stored[(kind, int(row.key))] = _canonical(row.data or {})
         return {int(row.key): dict(row.data or {}) for row in rows}
 
     async def _store(self, kind: str, key: int, data: dict[Any, Any]) -> None:
+        canonical = _canonical(data)
+        if self._stored.get((kind, key)) == canonical:
+            return
         async with transaction(self._sessions) as session:
             row = await session.get(PersistedData, (kind, str(key)))
             if row is None:
@@ -60,8 +73,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 row.data = data
                 row.updated_at = utcnow()
                 session.add(row)
+        self._stored[(kind, key)] = canonical
 
     async def _drop(self, kind: str, key: int) -> None:
+        self._stored.pop((kind, key), None)
         async with transaction(self._sessions) as session:
             await session.exec(
                 delete(PersistedData)

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.engine import SessionFactory
 from storage.models import ProcessedUpdate, utcnow
 
 # Telegram keeps undelivered updates for 24 hours; twice that is a safe horizon.
 KEEP_FOR = timedelta(hours=48)
 
 
-async def claim_update(*, sessions: SessionFactory, update_id: int) -> bool:
-    """Record ``update_id``; return False if it was handled before.
+async def claim_update(*, session: AsyncSession, update_id: int) -> bool:
+    """Record ``update_id`` in the caller's transaction; return False if it was handled before.
 
-    The primary key decides races between two deliveries of the same update.
+    ``INSERT ... ON CONFLICT DO NOTHING`` lets the primary key decide a race between two
+    deliveries of the same update without failing the transaction.
     """
-    async with sessions() as session:
-        session.add(ProcessedUpdate(update_id=update_id))
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-            return False
-    return True
+    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, at=utcnow())
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
 
 
 async def prune_processed(*, session: AsyncSession, now: datetime | None = None) -> int:
