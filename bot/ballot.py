@@ -38,7 +38,7 @@ from bot.access import require
 from bot.context import KaoheContext
 from bot.keyboards import Callback
 from bot.scheme import Scheme
-from storage.engine import transaction
+from storage.engine import forget_old_row_versions, transaction
 from storage.models import Role
 from storage.queries import ballots
 from storage.queries.ballots import Ballot, BallotRefused, MonthRef, Refusal
@@ -340,9 +340,14 @@ async def _confirm_callback(update: Update, context: KaoheContext, press: Callba
         )
     await query.answer()
     context.set_outcome(update.update_id, "vote:cast")
+    await forget_old_row_versions(context.services.engine, SECRET_TABLES)
     await _edit(
         query, context.render("ballot/cast", period=result.period, total=result.ballots), None
     )
+
+
+# Tables whose old row versions could tie a grade to the commit that cast it.
+SECRET_TABLES = ("ballot_tally", "ballot_draft", "ballot_participation")
 
 
 Action = Callable[[Update, KaoheContext, Callback], Awaitable[None]]

@@ -82,6 +82,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows (a voter's ballot drafts) are overwritten, not left readable in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
     # pysqlite's own transaction handling would defer BEGIN until the first write, which lets
     # two writers deadlock on lock upgrade; emit BEGIN ourselves (see _sqlite_begin).
@@ -91,6 +93,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock at the start of each transaction, so concurrent
     # writers queue on the busy timeout instead of failing half-way with SQLITE_BUSY.
+    # An AUTOCOMMIT connection (a checkpoint, which must run outside any transaction) gets none.
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -118,6 +123,22 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True)
+
+
+async def forget_old_row_versions(engine: AsyncEngine, tables: tuple[str, ...]) -> None:
+    """Drop the old versions of rows the database may still keep after an update or delete.
+
+    The secret ballot rewrites tally rows and deletes drafts; until SQLite checkpoints its
+    write-ahead log (or PostgreSQL vacuums), earlier page images could tell which counts a given
+    commit changed. SQLite: checkpoint and truncate the log; PostgreSQL: vacuum the tables.
+    """
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        for table in tables:
+            await connection.exec_driver_sql(f'VACUUM "{table}"')
 
 
 SessionFactory = async_sessionmaker[AsyncSession]
