@@ -45,7 +45,6 @@ from bot.scoring import GRADE_ORDER  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.engine import create_engine, make_session_factory, transaction  # noqa: E402
 from storage.models import (  # noqa: E402
-    BallotTally,
     Cadre,
     Department,
     Period,
@@ -54,6 +53,7 @@ from storage.models import (  # noqa: E402
     Unit,
     utcnow,
 )
+from storage.queries.results import create_tallies  # noqa: E402
 from tests.harness.request import FakeRequest  # noqa: E402
 from tests.harness.simulator import Simulator, _text_content  # noqa: E402
 from tests.harness.telegram_state import BOT_TOKEN, FakeTelegram  # noqa: E402
@@ -151,10 +151,13 @@ async def _seed(url: str, n: int) -> tuple[int, list[int]]:
         )
         session.add(period)
         await session.flush()
-        ids = [c.id for c in await assessed_cadres(session=session, unit_id=unit.id)]
-        for cadre_id in ids:
-            for grade in GRADE_ORDER:
-                session.add(BallotTally(period_id=period.id, ratee_id=cadre_id, grade=grade.value))
+        cadres = await assessed_cadres(session=session, unit_id=unit.id)
+        await create_tallies(
+            session=session,
+            period_id=period.id,
+            ratee_ids=[c.id for c in cadres],
+            grades=[g.value for g in GRADE_ORDER],
+        )
     await engine.dispose()
     return n, [USER_ID_BASE + i for i in range(n)]
 

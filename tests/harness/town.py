@@ -17,8 +17,9 @@ from sqlmodel import select
 
 from bot.roster_file import read_roster
 from storage.engine import transaction
-from storage.models import BallotTally, Cadre, Period, PeriodKind, PeriodState, utcnow
+from storage.models import Cadre, Period, PeriodKind, PeriodState, utcnow
 from storage.queries.invites import issue_code
+from storage.queries.results import create_tallies
 from storage.queries.roster import import_roster
 from tests.harness.simulator import Simulator, SimUser
 
@@ -81,7 +82,8 @@ class Town:
         """Open the appraisal window of ``month`` now, with ``scheme`` (default: the example).
 
         The window is placed around the present so that the period is open whatever today is;
-        ballot tallies are created at zero for every assessed cadre, as opening does.
+        ballot tallies are created at zero for every assessed cadre by the function opening
+        uses (``storage.queries.results.create_tallies``).
         """
         from bot.month import assessed_cadres
         from bot.scheme import default_scheme
@@ -106,11 +108,13 @@ class Town:
             session.add(period)
             await session.flush()
             if scheme.democratic_in_month(month):
-                for cadre in await assessed_cadres(session=session, unit_id=period.unit_id):
-                    for grade in GRADE_ORDER:
-                        session.add(
-                            BallotTally(period_id=period.id, ratee_id=cadre.id, grade=grade.value)
-                        )
+                cadres = await assessed_cadres(session=session, unit_id=period.unit_id)
+                await create_tallies(
+                    session=session,
+                    period_id=period.id,
+                    ratee_ids=[c.id for c in cadres],
+                    grades=[g.value for g in GRADE_ORDER],
+                )
         return period
 
     async def signup_all(self) -> dict[str, SimUser]:
