@@ -30,12 +30,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import keyboards
 from bot.access import require
 from bot.context import KaoheContext
+from bot.conversations import ignore_not_modified
 from bot.keyboards import Callback
 from bot.scheme import Scheme
 from storage.engine import forget_old_row_versions, transaction
@@ -189,11 +189,8 @@ def _refusal_values(context: KaoheContext, refused: BallotRefused) -> dict[str, 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Replace the ballot message; a repeated press that changes nothing is not an error."""
-    try:
+    with ignore_not_modified():
         await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
 
 
 async def _refuse_press(update: Update, context: KaoheContext, refused: BallotRefused) -> None:

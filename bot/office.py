@@ -65,7 +65,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -75,6 +74,7 @@ from telegram.ext import (
 from bot import keyboards
 from bot.access import require
 from bot.context import KaoheContext
+from bot.conversations import button_conversation, cancel_fallback, ignore_not_modified
 from bot.month import open_month, open_period, scheme_of
 from bot.scheme import Scheme
 from storage.engine import transaction
@@ -719,11 +719,8 @@ async def _show(
     text, markup = await _screen(context, draft, error=error)
     query = update.callback_query
     if query is not None and query.message is not None:
-        try:
+        with ignore_not_modified():
             await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
         draft.message_id = query.message.message_id
     else:
         message = update.effective_message
@@ -790,16 +787,14 @@ async def deduct_cmd(update: Update, context: KaoheContext) -> object:
     return await _start(update, context, Kind.DEDUCTION)
 
 
-async def cancel_cmd(update: Update, context: KaoheContext) -> object:
-    """Leave the record being made; nothing is recorded."""
+async def _leave(update: Update, context: KaoheContext) -> dict[str, Any]:
+    """Drop the record being made (on /cancel) and its message's buttons; nothing is recorded."""
     message = update.effective_message
     assert message is not None
     draft = _drop(context)
     if draft is not None:
         await _strip_keyboard(context, message.chat_id, draft.message_id)
-    context.set_outcome(update.update_id, "office:cancelled")
-    await message.reply_text(context.render("office/cancelled", kind=draft.kind if draft else None))
-    return END
+    return {"kind": draft.kind if draft else None}
 
 
 # --- typed answers --------------------------------------------------------------------------------
@@ -1186,21 +1181,6 @@ async def status_cmd(update: Update, context: KaoheContext) -> None:
 # --- wiring ---------------------------------------------------------------------------------------
 
 
-def _buttons() -> ConversationHandler:  # type: ignore[type-arg]
-    """Every flow button: a per-message conversation that ends at once, naming the next state."""
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(office_callback, pattern=keyboards.pattern(FAMILY))],
-        states={},
-        fallbacks=[],
-        per_chat=True,
-        per_user=True,
-        per_message=True,
-        name=BUTTONS,
-        persistent=True,
-        map_to_parent={**{step: step for step in TYPED}, END: END},
-    )
-
-
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     typed = [MessageHandler(TYPED_TEXT, typed_msg), MessageHandler(NOT_TEXT, not_text_msg)]
     records = ConversationHandler(
@@ -1208,10 +1188,13 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             CommandHandler("discipline", discipline_cmd, filters=PRIVATE),
             CommandHandler("reward", reward_cmd, filters=PRIVATE),
             CommandHandler("deduct", deduct_cmd, filters=PRIVATE),
-            _buttons(),
+            # Every flow button: ends at once, naming the typed conversation's next state.
+            button_conversation(office_callback, family=FAMILY, name=BUTTONS, parent_states=TYPED),
         ],
         states={step: typed for step in TYPED},
-        fallbacks=[CommandHandler("cancel", cancel_cmd, filters=PRIVATE)],
+        fallbacks=[
+            cancel_fallback(_leave, outcome="office:cancelled", template="office/cancelled")
+        ],
         allow_reentry=True,
         name=CONVERSATION,
         persistent=True,

@@ -33,7 +33,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -43,6 +42,7 @@ from telegram.ext import (
 from bot import keyboards
 from bot.access import require
 from bot.context import KaoheContext
+from bot.conversations import button_conversation, cancel_fallback, ignore_not_modified
 from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Cadre, Department, Period, RatingSource, Role, Target
@@ -413,12 +413,11 @@ async def _edit(
     """Edit the rater's one message; a press that changes nothing is not an error."""
     text, markup = view
     try:
-        await context.bot.edit_message_text(
-            text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-        )
+        with ignore_not_modified():
+            await context.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
     except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return
         if "not found" not in exc.message.lower():
             raise
         # The message is gone (deleted by the rater): send the view afresh.
@@ -756,37 +755,24 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
     return await take_typed(update, context)
 
 
-async def cancel_cmd(update: Update, context: KaoheContext) -> object:
-    """Stop waiting for a typed figure; the rating message stays where it was."""
-    assert update.effective_message is not None
+async def _leave(update: Update, context: KaoheContext) -> None:
+    """Stop waiting for a typed figure (on /cancel); the rating message stays where it was."""
     forget_typing(context)
-    context.set_outcome(update.update_id, "rate:cancelled")
-    await update.effective_message.reply_text(context.render("rating/cancelled"))
-    return END
 
 
 # --- wiring -----------------------------------------------------------------------------------
 
 
-def _presses() -> ConversationHandler[Any]:
-    """The rating buttons, nested so that "type a number" can move the parent to TYPING."""
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(press_callback, pattern=keyboards.pattern(FAMILY))],
-        states={},
-        fallbacks=[],
-        per_chat=True,
-        per_user=True,
-        per_message=True,
-        name="rating_buttons",
-        persistent=True,
-        map_to_parent={Step.TYPING: Step.TYPING, END: END},
-    )
-
-
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         ConversationHandler(
-            entry_points=[CommandHandler("rate", rate_cmd, filters=PRIVATE), _presses()],
+            entry_points=[
+                CommandHandler("rate", rate_cmd, filters=PRIVATE),
+                # The buttons, nested so that "type a number" can move the parent to TYPING.
+                button_conversation(
+                    press_callback, family=FAMILY, name="rating_buttons", parent_states=Step
+                ),
+            ],
             states={
                 Step.TYPING: [
                     MessageHandler(
@@ -794,7 +780,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                     )
                 ],
             },
-            fallbacks=[CommandHandler("cancel", cancel_cmd, filters=PRIVATE)],
+            fallbacks=[
+                cancel_fallback(_leave, outcome="rate:cancelled", template="rating/cancelled")
+            ],
             allow_reentry=True,
             per_chat=True,
             per_user=True,

@@ -35,10 +35,8 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -48,6 +46,7 @@ from telegram.ext import (
 from bot import keyboards, rating
 from bot.access import require
 from bot.context import KaoheContext
+from bot.conversations import button_conversation, cancel_fallback, ignore_not_modified
 from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Period, RatingSource, Role
@@ -313,11 +312,8 @@ async def _edit(message: Message | None, text: str, markup: InlineKeyboardMarkup
     """Edit a message in place; pressing a button that changes nothing is not an error."""
     if message is None:
         return
-    try:
+    with ignore_not_modified():
         await message.edit_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
 
 
 async def _load(context: KaoheContext, period_id: int | None) -> tuple[Period, Sheet] | None:
@@ -593,15 +589,9 @@ evidence_msg = _answer_handler(_evidence)
 wrong_kind_msg = _answer_handler(_wrong_kind)
 
 
-async def cancel_cmd(update: Update, context: KaoheContext) -> object:
-    """Leave the self-score; what was answered stays saved."""
-    assert update.effective_message is not None
+async def _leave(update: Update, context: KaoheContext) -> None:
+    """Forget where the cadre was (on /cancel); what was answered stays saved."""
     _remember(context, None)
-    context.set_outcome(update.update_id, "selfscore:cancelled")
-    await update.effective_message.reply_text(
-        context.render("selfscore/cancelled"), reply_markup=ReplyKeyboardRemove()
-    )
-    return END
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -700,25 +690,6 @@ async def _submit(update: Update, context: KaoheContext, sheet: Sheet) -> object
 # --- wiring -----------------------------------------------------------------------------------
 
 
-def _presses() -> ConversationHandler[Any]:
-    """Button presses, as a nested conversation that maps each press onto the parent's step.
-
-    ``per_message=True`` with only callback-query handlers is what python-telegram-bot expects of
-    buttons in a conversation; the presses never leave this conversation in a state of its own.
-    """
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(press_callback, pattern=keyboards.pattern(FAMILY))],
-        states={},
-        fallbacks=[],
-        per_chat=True,
-        per_user=True,
-        per_message=True,
-        name="selfscore_buttons",
-        persistent=True,
-        map_to_parent={**{step: step for step in Step}, END: END},
-    )
-
-
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     # An edited message is not an answer (it would land on whatever question is open now).
     new = PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED
@@ -726,7 +697,12 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     other = new
     return [
         ConversationHandler(
-            entry_points=[CommandHandler("selfscore", selfscore_cmd, filters=PRIVATE), _presses()],
+            entry_points=[
+                CommandHandler("selfscore", selfscore_cmd, filters=PRIVATE),
+                button_conversation(
+                    press_callback, family=FAMILY, name="selfscore_buttons", parent_states=Step
+                ),
+            ],
             states={
                 Step.SCORE: [
                     MessageHandler(text, score_msg),
@@ -744,7 +720,14 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                     MessageHandler(other, wrong_kind_msg),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", cancel_cmd, filters=PRIVATE)],
+            fallbacks=[
+                cancel_fallback(
+                    _leave,
+                    outcome="selfscore:cancelled",
+                    template="selfscore/cancelled",
+                    remove_keyboard=True,
+                )
+            ],
             allow_reentry=True,
             per_chat=True,
             per_user=True,
