@@ -8,6 +8,7 @@ caller (the roster entry of whoever sent it) is resolved once and carried on the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +18,7 @@ from bot.config import Settings
 from bot.texts import Texts
 from storage.engine import SessionFactory
 from storage.models import Cadre, Role
+from storage.queries.periods import as_utc
 
 
 @dataclass
@@ -67,6 +69,12 @@ class KaoheContext(CallbackContext[ExtBot, dict, dict, dict]):  # type: ignore[t
 
     def label(self, key: str, /, **params: Any) -> str:
         return self.services.texts.label(self.lang, key, **params)
+
+    def local(self, moment: datetime) -> datetime:
+        """A stored moment in the unit's time zone (a naive one is UTC, as SQLite hands back)."""
+        aware = as_utc(moment)
+        assert aware is not None
+        return aware.astimezone(self.services.settings.zone)
 
     def set_outcome(self, update_id: int, outcome: str) -> None:
         self.services.outcomes[update_id] = outcome

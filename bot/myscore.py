@@ -23,7 +23,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from bot.access import require
 from bot.context import KaoheContext
 from bot.month import open_month, open_period, scheme_of
-from bot.office import aware, remaining
+from bot.office import remaining
 from storage.models import Period, PeriodKind, PeriodState, Role
 from storage.queries import office as office_q
 from storage.queries.office import CadreMonth, PeriodResult
@@ -220,7 +220,7 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
             )
             month = MonthView(
                 period=period,
-                deadline=aware(period.closes_at).astimezone(context.services.settings.zone),
+                deadline=context.local(period.closes_at),
                 left=remaining(period.closes_at),
                 state=state,
             )

@@ -496,7 +496,7 @@ async def _records(
                 name=view.name,
                 what=f"{entry.amount:.2f}",
                 points=None,
-                day=aware(entry.created_at).astimezone(context.services.settings.zone).date(),
+                day=context.local(entry.created_at).date(),
                 text=_short(entry.reason),
                 undone=entry.undone_at is not None,
             )
@@ -1160,13 +1160,12 @@ async def status_cmd(update: Update, context: KaoheContext) -> None:
         progress = await office_q.progress(
             session=session, period=period, ballot=scheme.democratic_in_month(period.number)
         )
-    zone = context.services.settings.zone
     blocks = [
         context.render(
             "office/status",
             period=period,
             progress=progress,
-            deadline=aware(period.closes_at).astimezone(zone),
+            deadline=context.local(period.closes_at),
             left=remaining(period.closes_at),
         )
     ]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum, unique
 from typing import Any
@@ -47,7 +46,6 @@ from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Cadre, Department, Period, RatingSource, Role, Target
 from storage.queries import ratings
-from storage.queries.periods import as_utc
 from storage.queries.ratings import Sheet, SubmitOutcome
 
 log = logging.getLogger(__name__)
@@ -180,7 +178,7 @@ def _list_view(
     text = context.render(
         "rating/list",
         period=period,
-        deadline=_local(context, period.closes_at),
+        deadline=context.local(period.closes_at),
         rows=rows,
         department=[r for r in rows if r.relation == "department"],
         supervised=[r for r in rows if r.relation == "supervised"],
@@ -239,13 +237,6 @@ async def _person(context: KaoheContext, period: Period, ratee: Cadre) -> _Perso
     )
 
 
-def _local(context: KaoheContext, moment: datetime) -> datetime:
-    """A stored moment in the town's time zone (SQLite hands back naive UTC)."""
-    aware = as_utc(moment)
-    assert aware is not None
-    return aware.astimezone(context.services.settings.zone)
-
-
 def _fmt(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
@@ -255,7 +246,7 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
     text = context.render(
         "rating/person",
         p=person,
-        deadline=_local(context, person.period.closes_at),
+        deadline=context.local(person.period.closes_at),
         own_submitted=person.own.submitted,
     )
     rows: list[list[InlineKeyboardButton]] = []
@@ -446,7 +437,7 @@ async def rate_cmd(update: Update, context: KaoheContext) -> object:
             context.render(
                 "rating/no_window",
                 upcoming=upcoming,
-                opens=_local(context, upcoming.opens_at) if upcoming else None,
+                opens=context.local(upcoming.opens_at) if upcoming else None,
             )
         )
         return END

@@ -51,7 +51,6 @@ from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Period, RatingSource, Role
 from storage.queries import ratings
-from storage.queries.periods import as_utc
 from storage.queries.ratings import Sheet, SubmitOutcome
 
 FAMILY = "selfscore"
@@ -217,15 +216,8 @@ def _pick_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
 # --- what the cadre sees ----------------------------------------------------------------------
 
 
-def local(context: KaoheContext, moment: datetime) -> datetime:
-    """A stored moment in the town's time zone (SQLite hands back naive UTC)."""
-    aware = as_utc(moment)
-    assert aware is not None
-    return aware.astimezone(context.services.settings.zone)
-
-
 def _deadline(context: KaoheContext, period: Period) -> datetime:
-    return local(context, period.closes_at)
+    return context.local(period.closes_at)
 
 
 def _question(
@@ -286,7 +278,7 @@ def _summary(context: KaoheContext, sheet: Sheet, *, note: str | None = None) ->
         period=sheet.period,
         deadline=_deadline(context, sheet.period),
         submitted_at=(
-            local(context, sheet.rating.submitted_at)
+            context.local(sheet.rating.submitted_at)
             if sheet.rating and sheet.rating.submitted_at
             else None
         ),
@@ -342,7 +334,7 @@ async def _no_window(update: Update, context: KaoheContext) -> object:
         context.render(
             "selfscore/no_window",
             upcoming=upcoming,
-            opens=local(context, upcoming.opens_at) if upcoming else None,
+            opens=context.local(upcoming.opens_at) if upcoming else None,
         ),
         reply_markup=ReplyKeyboardRemove(),
     )
