@@ -619,28 +619,49 @@ async def _save(
         )
 
 
+async def submit_once(
+    update: Update, context: KaoheContext, sheet: Sheet, *, outcome: str, texts: str, **values: Any
+) -> Sheet | None:
+    """Submit ``sheet`` on a press: say how it went first, then write; a second tap changes nothing.
+
+    ``outcome`` prefixes the update's outcome, ``texts`` is the template folder of the
+    ``already_short``, ``incomplete_short`` and ``submitted_short`` answers (given ``values``).
+    Return the submitted sheet, or None when this press submitted nothing.
+    """
+    query = update.callback_query
+    assert query is not None
+    if sheet.submitted:
+        context.set_outcome(update.update_id, f"{outcome}:already")
+        await query.answer(context.render(f"{texts}/already_short", **values))
+        return None
+    if not sheet.complete:
+        context.set_outcome(update.update_id, f"{outcome}:incomplete")
+        await query.answer(
+            context.render(f"{texts}/incomplete_short", sheet=sheet), show_alert=True
+        )
+        return None
+    await query.answer(context.render(f"{texts}/submitted_short", sheet=sheet, **values))
+    async with transaction(context.services.sessions) as session:
+        submitted, sheet = await ratings.submit_sheet(
+            session=session, period=sheet.period, ratee=sheet.ratee, source=sheet.source
+        )
+    if submitted is not SubmitOutcome.SUBMITTED:  # a tap racing this one got there first
+        return None
+    return sheet
+
+
 async def _confirm(update: Update, context: KaoheContext, press: _Press) -> object:
-    """Submit the rating once: say how it went first, then write; a second tap changes nothing."""
+    """Submit the rating once, then show the person as rated."""
     query = update.callback_query
     assert query is not None and query.message is not None and press.ratee is not None
     async with context.services.sessions() as session:
         sheet = await ratings.load_sheet(
             session=session, period=press.period, ratee=press.ratee, source=HEAD
         )
-    if sheet.submitted:
-        context.set_outcome(update.update_id, "rate:already")
-        await query.answer(context.render("rating/already_short", name=press.ratee.name))
-        return None
-    if not sheet.complete:
-        context.set_outcome(update.update_id, "rate:incomplete")
-        await query.answer(context.render("rating/incomplete_short", sheet=sheet), show_alert=True)
-        return None
-    await query.answer(context.render("rating/submitted_short", name=press.ratee.name, sheet=sheet))
-    async with transaction(context.services.sessions) as session:
-        outcome, _ = await ratings.submit_sheet(
-            session=session, period=press.period, ratee=press.ratee, source=HEAD
-        )
-    if outcome is not SubmitOutcome.SUBMITTED:  # a tap racing this one got there first
+    submitted = await submit_once(
+        update, context, sheet, outcome="rate", texts="rating", name=press.ratee.name
+    )
+    if submitted is None:
         return None
     forget_typing(context)
     person = await _person(context, press.period, press.ratee)

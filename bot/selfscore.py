@@ -51,7 +51,7 @@ from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Period, RatingSource, Role
 from storage.queries import ratings
-from storage.queries.ratings import Sheet, SubmitOutcome
+from storage.queries.ratings import Sheet
 
 FAMILY = "selfscore"
 NAME = "selfscore"
@@ -654,28 +654,16 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
 
 
 async def _submit(update: Update, context: KaoheContext, sheet: Sheet) -> object:
-    """Submit once: say how it went first, then write, then show the submitted summary."""
+    """Submit the self-score once, then show the submitted summary."""
     query = update.callback_query
-    assert query is not None and context.cadre is not None
-    if sheet.submitted:
-        context.set_outcome(update.update_id, "selfscore:already")
-        await query.answer(context.render("selfscore/already_short"))
-        return None
-    if not sheet.complete:
-        context.set_outcome(update.update_id, "selfscore:incomplete")
-        await query.answer(
-            context.render("selfscore/incomplete_short", sheet=sheet), show_alert=True
-        )
-        return None
-    await query.answer(context.render("selfscore/submitted_short", sheet=sheet))
-    async with transaction(context.services.sessions) as session:
-        outcome, sheet = await ratings.submit_sheet(
-            session=session, period=sheet.period, ratee=context.cadre, source=SELF
-        )
-    if outcome is not SubmitOutcome.SUBMITTED:  # a tap racing this one got there first
+    assert query is not None
+    submitted = await rating.submit_once(
+        update, context, sheet, outcome="selfscore", texts="selfscore"
+    )
+    if submitted is None:
         return None
     _remember(context, None)
-    await _edit(query.message, _summary(context, sheet), _summary_keyboard(context, sheet))
+    await _edit(query.message, _summary(context, submitted), _summary_keyboard(context, submitted))
     return END
 
 
