@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -126,6 +126,102 @@ async def assessed_cadre(*, session: AsyncSession, unit_id: int, cadre_id: int) 
     return cadre
 
 
+# --- what both kinds of record share -------------------------------------------------------
+
+
+# What the two kinds of office record have in common: the cadre they concern, and undo columns.
+Record = DisciplineRecord | BonusEntry
+R = TypeVar("R", DisciplineRecord, BonusEntry)
+
+
+async def _add(
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    record: R,
+    actor: Cadre,
+    action: str,
+    entity: str,
+    new: dict[str, Any],
+    reason: str | None = None,
+) -> R:
+    """Add a record and the audit row of its creation; flush so the record has its id."""
+    session.add(record)
+    await session.flush()
+    audit.record(
+        session=session,
+        unit_id=unit_id,
+        actor=actor.name,
+        actor_cadre_id=actor.id,
+        action=action,
+        entity=entity,
+        entity_id=record.id,
+        old=None,
+        new=new,
+        reason=reason,
+    )
+    return record
+
+
+async def _named(session: AsyncSession, model: type[Record], *where: Any) -> list[tuple[Any, str]]:
+    """The records of ``model`` matching ``where``, with their cadre's name, oldest first."""
+    rows = (
+        await session.exec(
+            select(model, Cadre)
+            .join(Cadre, col(Cadre.id) == col(model.cadre_id))
+            .where(*where)
+            .order_by(col(model.id))
+        )
+    ).all()
+    return [(record, cadre.name) for record, cadre in rows]
+
+
+async def _count(session: AsyncSession, model: type[Record], *where: Any) -> int:
+    """How many records of ``model`` match ``where`` (undone ones included)."""
+    result = await session.exec(select(func.count()).select_from(model).where(*where))
+    return int(result.one())
+
+
+async def _name_of(session: AsyncSession, cadre_id: int) -> str:
+    cadre = await session.get(Cadre, cadre_id)
+    return cadre.name if cadre else ""
+
+
+async def _undo(
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    model: type[Record],
+    record_id: int,
+    actor: Cadre,
+    action: str,
+    entity: str,
+    old: dict[str, Any],
+) -> UndoOutcome:
+    """Stamp a found record undone unless it already is, and audit it with its ``old`` values."""
+    now = utcnow()
+    result = await session.exec(
+        update(model)
+        .where(col(model.id) == record_id)
+        .where(col(model.undone_at).is_(None))
+        .values(undone_at=now, undone_by_id=actor.id)
+    )
+    if not result.rowcount:
+        return UndoOutcome.ALREADY
+    audit.record(
+        session=session,
+        unit_id=unit_id,
+        actor=actor.name,
+        actor_cadre_id=actor.id,
+        action=action,
+        entity=entity,
+        entity_id=record_id,
+        old={**old, "undone_at": None},
+        new={"undone_at": now.isoformat(), "undone_by_id": actor.id, "undone_by": actor.name},
+    )
+    return UndoOutcome.UNDONE
+
+
 # --- discipline records (机关制度) ------------------------------------------------------------
 
 
@@ -152,17 +248,13 @@ async def record_discipline(
         note=note,
         created_by_id=actor.id,
     )
-    session.add(record)
-    await session.flush()
-    audit.record(
+    return await _add(
         session=session,
         unit_id=unit_id,
-        actor=actor.name,
-        actor_cadre_id=actor.id,
+        record=record,
+        actor=actor,
         action=ACTION_DISCIPLINE_CREATE,
         entity="discipline_record",
-        entity_id=record.id,
-        old=None,
         new={
             "period_id": period_id,
             "cadre_id": cadre.id,
@@ -173,7 +265,6 @@ async def record_discipline(
             "note": note,
         },
     )
-    return record
 
 
 @dataclass(frozen=True)
@@ -197,25 +288,23 @@ async def discipline_records(
     *, session: AsyncSession, unit_id: int, period_id: int
 ) -> list[DisciplineView]:
     """The month's records, undone ones included (they are marked, never deleted), oldest first."""
-    rows = (
-        await session.exec(
-            select(DisciplineRecord, Cadre)
-            .join(Cadre, col(Cadre.id) == col(DisciplineRecord.cadre_id))
-            .where(DisciplineRecord.unit_id == unit_id, DisciplineRecord.period_id == period_id)
-            .order_by(col(DisciplineRecord.id))
-        )
-    ).all()
-    return [DisciplineView(name=cadre.name, record=record) for record, cadre in rows]
+    rows = await _named(
+        session,
+        DisciplineRecord,
+        DisciplineRecord.unit_id == unit_id,
+        DisciplineRecord.period_id == period_id,
+    )
+    return [DisciplineView(name=name, record=record) for record, name in rows]
 
 
 async def count_discipline_records(*, session: AsyncSession, unit_id: int, period_id: int) -> int:
     """How many records the month holds (undone ones included)."""
-    result = await session.exec(
-        select(func.count())
-        .select_from(DisciplineRecord)
-        .where(DisciplineRecord.unit_id == unit_id, DisciplineRecord.period_id == period_id)
+    return await _count(
+        session,
+        DisciplineRecord,
+        DisciplineRecord.unit_id == unit_id,
+        DisciplineRecord.period_id == period_id,
     )
-    return int(result.one())
 
 
 async def discipline_record(
@@ -225,8 +314,7 @@ async def discipline_record(
     record = await session.get(DisciplineRecord, record_id)
     if record is None or record.unit_id != unit_id or record.period_id != period_id:
         return None
-    cadre = await session.get(Cadre, record.cadre_id)
-    return DisciplineView(name=cadre.name if cadre else "", record=record)
+    return DisciplineView(name=await _name_of(session, record.cadre_id), record=record)
 
 
 async def undo_discipline(
@@ -238,35 +326,23 @@ async def undo_discipline(
     )
     if found is None:
         return UndoOutcome.NOT_FOUND
-    now = utcnow()
-    result = await session.exec(
-        update(DisciplineRecord)
-        .where(col(DisciplineRecord.id) == record_id)
-        .where(col(DisciplineRecord.undone_at).is_(None))
-        .values(undone_at=now, undone_by_id=actor.id)
-    )
-    if not result.rowcount:
-        return UndoOutcome.ALREADY
     record = found.record
-    audit.record(
+    return await _undo(
         session=session,
         unit_id=unit_id,
-        actor=actor.name,
-        actor_cadre_id=actor.id,
+        model=DisciplineRecord,
+        record_id=record_id,
+        actor=actor,
         action=ACTION_DISCIPLINE_UNDO,
         entity="discipline_record",
-        entity_id=record_id,
         old={
             "cadre_id": record.cadre_id,
             "cadre": found.name,
             "violation": record.violation_key,
             "deduction": str(record.deduction),
             "occurred_on": record.occurred_on.isoformat(),
-            "undone_at": None,
         },
-        new={"undone_at": now.isoformat(), "undone_by_id": actor.id, "undone_by": actor.name},
     )
-    return UndoOutcome.UNDONE
 
 
 # --- rewards and deductions on the year-end bonus --------------------------------------------
@@ -297,17 +373,13 @@ async def record_bonus_entry(
         reason=reason,
         created_by_id=actor.id,
     )
-    session.add(entry)
-    await session.flush()
-    audit.record(
+    return await _add(
         session=session,
         unit_id=unit_id,
-        actor=actor.name,
-        actor_cadre_id=actor.id,
+        record=entry,
+        actor=actor,
         action=ACTION_BONUS_CREATE,
         entity="bonus_entry",
-        entity_id=entry.id,
-        old=None,
         new={
             "year": year,
             "cadre_id": cadre.id,
@@ -317,42 +389,33 @@ async def record_bonus_entry(
         },
         reason=reason,
     )
-    return entry
 
 
 async def bonus_entries(
     *, session: AsyncSession, unit_id: int, year: int, kind: BonusEntryKind
 ) -> list[BonusView]:
     """The year's rewards (or deductions), undone ones included, oldest first."""
-    rows = (
-        await session.exec(
-            select(BonusEntry, Cadre)
-            .join(Cadre, col(Cadre.id) == col(BonusEntry.cadre_id))
-            .where(
-                BonusEntry.unit_id == unit_id,
-                BonusEntry.year == year,
-                BonusEntry.kind == kind.value,
-            )
-            .order_by(col(BonusEntry.id))
-        )
-    ).all()
-    return [BonusView(name=cadre.name, entry=entry) for entry, cadre in rows]
+    rows = await _named(
+        session,
+        BonusEntry,
+        BonusEntry.unit_id == unit_id,
+        BonusEntry.year == year,
+        BonusEntry.kind == kind.value,
+    )
+    return [BonusView(name=name, entry=entry) for entry, name in rows]
 
 
 async def count_bonus_entries(
     *, session: AsyncSession, unit_id: int, year: int, kind: BonusEntryKind
 ) -> int:
     """How many rewards (or deductions) the year holds (undone ones included)."""
-    result = await session.exec(
-        select(func.count())
-        .select_from(BonusEntry)
-        .where(
-            BonusEntry.unit_id == unit_id,
-            BonusEntry.year == year,
-            BonusEntry.kind == kind.value,
-        )
+    return await _count(
+        session,
+        BonusEntry,
+        BonusEntry.unit_id == unit_id,
+        BonusEntry.year == year,
+        BonusEntry.kind == kind.value,
     )
-    return int(result.one())
 
 
 async def bonus_entry(
@@ -362,8 +425,7 @@ async def bonus_entry(
     entry = await session.get(BonusEntry, entry_id)
     if entry is None or entry.unit_id != unit_id or entry.year != year or entry.kind != kind:
         return None
-    cadre = await session.get(Cadre, entry.cadre_id)
-    return BonusView(name=cadre.name if cadre else "", entry=entry)
+    return BonusView(name=await _name_of(session, entry.cadre_id), entry=entry)
 
 
 async def undo_bonus_entry(
@@ -381,24 +443,15 @@ async def undo_bonus_entry(
     )
     if found is None:
         return UndoOutcome.NOT_FOUND
-    now = utcnow()
-    result = await session.exec(
-        update(BonusEntry)
-        .where(col(BonusEntry.id) == entry_id)
-        .where(col(BonusEntry.undone_at).is_(None))
-        .values(undone_at=now, undone_by_id=actor.id)
-    )
-    if not result.rowcount:
-        return UndoOutcome.ALREADY
     entry = found.entry
-    audit.record(
+    return await _undo(
         session=session,
         unit_id=unit_id,
-        actor=actor.name,
-        actor_cadre_id=actor.id,
+        model=BonusEntry,
+        record_id=entry_id,
+        actor=actor,
         action=ACTION_BONUS_UNDO,
         entity="bonus_entry",
-        entity_id=entry_id,
         old={
             "cadre_id": entry.cadre_id,
             "cadre": found.name,
@@ -406,11 +459,8 @@ async def undo_bonus_entry(
             "amount": str(entry.amount),
             "year": entry.year,
             "reason": entry.reason,
-            "undone_at": None,
         },
-        new={"undone_at": now.isoformat(), "undone_by_id": actor.id, "undone_by": actor.name},
     )
-    return UndoOutcome.UNDONE
 
 
 # --- progress of the open month (/status, /myscore) -------------------------------------------
