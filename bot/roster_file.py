@@ -18,11 +18,12 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
@@ -41,6 +42,7 @@ __all__ = [
     "RosterFileError",
     "RosterIssue",
     "RosterRow",
+    "SheetLayout",
     "cell_text",
     "header_key",
     "is_blank",
@@ -179,8 +181,6 @@ def _sheet_label(lang: str, key: str) -> str:
     return Texts().label(lang, f"sheet.{key}")
 
 
-# How far down the reader looks for the header row: clerks often put a title row (or two) above it.
-_HEADER_SEARCH_ROWS: Final = 10
 _XLSX_SUFFIXES: Final = (".xlsx", ".xlsm")
 _CSV_SUFFIXES: Final = (".csv", ".txt")
 
@@ -294,12 +294,6 @@ def _header_key(text: str) -> str:
     return text.strip("*:：")
 
 
-_ALIAS_TO_COLUMN: Final[dict[str, str]] = {
-    _header_key(alias): column for column, aliases in _HEADER_ALIASES.items() for alias in aliases
-}
-_IGNORED_KEYS: Final[frozenset[str]] = frozenset(_header_key(h) for h in _IGNORED_HEADERS)
-
-
 def parse_roles(text: str) -> tuple[frozenset[Role], list[str]]:
     """Split a roles cell into roles and the words that are not roles (empty means ``cadre``)."""
     roles: set[Role] = set()
@@ -344,10 +338,10 @@ def read_roster(path: Path) -> list[RosterRow]:
     """
     path = Path(path)
     records = _read_records(path)
-    rows, issues = _parse_records(records)
+    rows, issues = _LAYOUT.parse(records, _parse_row)
     issues.extend(validate_rows(rows))
     if issues:
-        raise RosterFileError(_sorted_issues(issues))
+        raise RosterFileError(_LAYOUT.sorted_issues(issues))
     return rows
 
 
@@ -435,100 +429,133 @@ cell_text = _cell_text
 is_blank = _is_blank
 
 
-def _find_header(
-    records: list[tuple[int, list[Any]]],
-) -> tuple[int, list[Any]] | None:
-    """The header row: the first of the top rows naming both name and department.
+# The header row is the first of this many non-blank rows that names both name and department:
+# clerks often put a title row (or two) above it.
+_HEADER_SEARCH_ROWS: Final = 10
+_PERSON_COLUMNS: Final = frozenset({"name", "department"})
 
-    Falls back to the first non-blank row, so that its missing columns can be reported.
+Row = TypeVar("Row")
+RowParser = Callable[[int, Sequence[Any], dict[str, int]], tuple[Row | None, list[RosterIssue]]]
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """The columns of one kind of sheet, as the reader matches its header.
+
+    ``columns`` are the canonical keys in the writer's order, ``required`` those a sheet must
+    have, ``aliases`` every header accepted for a column (compared after :func:`header_key`),
+    ``ignored`` the headers clerks commonly add that carry nothing the bot needs: accepted and
+    ignored, so that a serial-number column does not block an import while a misspelt header
+    still does. Every sheet names people by name and department.
     """
-    non_blank = [record for record in records if not _is_blank(record[1])]
-    for number, values in non_blank[:_HEADER_SEARCH_ROWS]:
-        found = {_ALIAS_TO_COLUMN.get(_header_key(_cell_text(v) or "")) for v in values}
-        if set(REQUIRED_COLUMNS) <= found:
-            return number, values
-    return non_blank[0] if non_blank else None
 
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    aliases: Mapping[str, tuple[str, ...]]
+    ignored: tuple[str, ...]
 
-def _parse_records(
-    records: list[tuple[int, list[Any]]],
-) -> tuple[list[RosterRow], list[RosterIssue]]:
-    """Map the header, then turn every non-blank row below it into a RosterRow or issues."""
-    issues: list[RosterIssue] = []
-    header = _find_header(records)
-    if header is None:
-        return [], [RosterIssue(None, None, "empty_file", {})]
-    header_row, header_values = header
+    @cached_property
+    def _alias_to_column(self) -> dict[str, str]:
+        return {
+            _header_key(alias): column
+            for column, aliases in self.aliases.items()
+            for alias in aliases
+        }
 
-    positions: dict[str, int] = {}
-    for index, value in enumerate(header_values):
-        text = _cell_text(value)
-        letter = get_column_letter(index + 1)
-        if text is None:
-            continue
-        key = _header_key(text)
-        column = _ALIAS_TO_COLUMN.get(key)
-        if column is None:
-            if key not in _IGNORED_KEYS:
-                issues.append(
-                    RosterIssue(
-                        header_row, None, "unknown_column", {"header": text, "letter": letter}
-                    )
-                )
-            continue
-        if column in positions:
-            issues.append(
-                RosterIssue(
-                    header_row,
-                    column,
-                    "duplicate_column",
-                    {
-                        "header": text,
-                        "letter": letter,
-                        "first_letter": get_column_letter(positions[column] + 1),
-                    },
-                )
-            )
-            continue
-        positions[column] = index
+    @cached_property
+    def _ignored_keys(self) -> frozenset[str]:
+        return frozenset(_header_key(h) for h in self.ignored)
 
-    missing = [column for column in REQUIRED_COLUMNS if column not in positions]
-    if len(missing) == len(REQUIRED_COLUMNS):
-        # No header row at all (the first row is a title, or data): its cells are not column
-        # names, so listing them as unknown columns would only confuse.
-        issues = []
-    for column in missing:
-        issues.append(RosterIssue(header_row, column, "missing_column", {}))
-    if missing:
-        return [], issues
+    def _column(self, value: Any) -> str | None:
+        return self._alias_to_column.get(_header_key(_cell_text(value) or ""))
 
-    body = [(n, v) for n, v in records if n > header_row and not _is_blank(v)]
-    unnamed: dict[int, int] = {}
-    rows: list[RosterRow] = []
-    for number, values in body:
+    def find_header(self, records: list[tuple[int, list[Any]]]) -> tuple[int, list[Any]] | None:
+        """The header row: the first of the top rows naming both name and department.
+
+        Falls back to the first non-blank row, so that its missing columns can be reported.
+        """
+        non_blank = [record for record in records if not _is_blank(record[1])]
+        for number, values in non_blank[:_HEADER_SEARCH_ROWS]:
+            if {self._column(v) for v in values} >= _PERSON_COLUMNS:
+                return number, values
+        return non_blank[0] if non_blank else None
+
+    def header_positions(
+        self, header_row: int, values: list[Any]
+    ) -> tuple[dict[str, int], list[RosterIssue]]:
+        """Where each known column stands, and the unknown or repeated headers."""
+        positions: dict[str, int] = {}
+        issues: list[RosterIssue] = []
         for index, value in enumerate(values):
-            if (
-                index not in unnamed
-                and _cell_text(value) is not None
-                and (index >= len(header_values) or _cell_text(header_values[index]) is None)
-            ):
-                unnamed[index] = number
-        row, row_issues = _parse_row(number, values, positions)
-        issues.extend(row_issues)
-        if row is not None:
-            rows.append(row)
-    for index, first_row in sorted(unnamed.items()):
-        issues.append(
-            RosterIssue(
-                header_row,
-                None,
-                "unnamed_column",
-                {"letter": get_column_letter(index + 1), "first_row": first_row},
-            )
+            text = _cell_text(value)
+            if text is None:
+                continue
+            letter = get_column_letter(index + 1)
+            key = _header_key(text)
+            column = self._alias_to_column.get(key)
+            if column is None:
+                if key not in self._ignored_keys:
+                    params = {"header": text, "letter": letter}
+                    issues.append(RosterIssue(header_row, None, "unknown_column", params))
+                continue
+            if column in positions:
+                first_letter = get_column_letter(positions[column] + 1)
+                params = {"header": text, "letter": letter, "first_letter": first_letter}
+                issues.append(RosterIssue(header_row, column, "duplicate_column", params))
+                continue
+            positions[column] = index
+        return positions, issues
+
+    def parse(
+        self, records: list[tuple[int, list[Any]]], parse_row: RowParser[Row]
+    ) -> tuple[list[Row], list[RosterIssue]]:
+        """Map the header, then turn every non-blank row below it into a row or issues.
+
+        ``parse_row(number, values, positions)`` checks the cells of one row on their own.
+        """
+        header = self.find_header(records)
+        if header is None:
+            return [], [RosterIssue(None, None, "empty_file", {})]
+        header_row, header_values = header
+        positions, issues = self.header_positions(header_row, header_values)
+        missing = [column for column in self.required if column not in positions]
+        if set(missing) >= _PERSON_COLUMNS:
+            # No header row at all (the first row is a title, or data): its cells are not column
+            # names, so listing them as unknown columns would only confuse.
+            issues = []
+        issues.extend(RosterIssue(header_row, column, "missing_column", {}) for column in missing)
+        if missing:
+            return [], issues
+
+        body = [(n, v) for n, v in records if n > header_row and not _is_blank(v)]
+        unnamed: dict[int, int] = {}
+        rows: list[Row] = []
+        for number, values in body:
+            for index, value in enumerate(values):
+                named = index < len(header_values) and _cell_text(header_values[index]) is not None
+                if index not in unnamed and not named and _cell_text(value) is not None:
+                    unnamed[index] = number
+            row, row_issues = parse_row(number, values, positions)
+            issues.extend(row_issues)
+            if row is not None:
+                rows.append(row)
+        for index, first_row in sorted(unnamed.items()):
+            params = {"letter": get_column_letter(index + 1), "first_row": first_row}
+            issues.append(RosterIssue(header_row, None, "unnamed_column", params))
+        if not body:
+            issues.append(RosterIssue(None, None, "no_rows", {"header_row": header_row}))
+        return rows, issues
+
+    def sorted_issues(self, issues: Iterable[RosterIssue]) -> list[RosterIssue]:
+        """File-wide problems first, then by row, keeping the column order within a row."""
+        order = {column: index for index, column in enumerate(self.columns)}
+        return sorted(
+            issues,
+            key=lambda i: (i.row is not None, i.row or 0, order.get(i.column or "", len(order))),
         )
-    if not body:
-        issues.append(RosterIssue(None, None, "no_rows", {"header_row": header_row}))
-    return rows, issues
+
+
+_LAYOUT: Final = SheetLayout(COLUMNS, REQUIRED_COLUMNS, _HEADER_ALIASES, _IGNORED_HEADERS)
 
 
 def _parse_row(
@@ -664,15 +691,6 @@ def _supervisor_issues(row: RosterRow, by_name: dict[str, list[RosterRow]]) -> l
             )
         ]
     return []
-
-
-def _sorted_issues(issues: Iterable[RosterIssue]) -> list[RosterIssue]:
-    """File-wide problems first, then by row, keeping the column order within a row."""
-    order = {column: index for index, column in enumerate(COLUMNS)}
-    return sorted(
-        issues,
-        key=lambda i: (i.row is not None, i.row or 0, order.get(i.column or "", len(order))),
-    )
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -23,19 +23,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from bot.roster_file import (
     RosterError,
     RosterFileError,
     RosterIssue,
+    SheetLayout,
     cell_text,
     header_key,
-    is_blank,
     normalise_name,
     read_records,
 )
@@ -52,8 +51,6 @@ __all__ = [
     "resolve_targets",
     "write_targets",
 ]
-
-Language = Literal["zh", "en"]
 
 #: The canonical column keys, in the order the writer puts them.
 COLUMNS: Final[tuple[str, ...]] = (
@@ -125,11 +122,7 @@ _IGNORED_HEADERS: Final[tuple[str, ...]] = (
     "note",
     "notes",
 )
-_ALIAS_TO_COLUMN: Final[dict[str, str]] = {
-    header_key(alias): column for column, aliases in _HEADER_ALIASES.items() for alias in aliases
-}
-_IGNORED_KEYS: Final[frozenset[str]] = frozenset(header_key(h) for h in _IGNORED_HEADERS)
-_HEADER_SEARCH_ROWS: Final = 10
+_LAYOUT: Final = SheetLayout(COLUMNS, REQUIRED_COLUMNS, _HEADER_ALIASES, _IGNORED_HEADERS)
 _SHEET_TITLE: Final[dict[str, str]] = {"zh": "目标管理考核细则", "en": "Targets"}
 
 
@@ -184,86 +177,11 @@ def read_targets(path: Path) -> list[TargetRow]:
         records = read_records(Path(path))
     except RosterFileError as exc:
         raise TargetFileError(exc.errors) from None
-    rows, issues = _parse_records(records)
+    rows, issues = _LAYOUT.parse(records, _parse_row)
     issues.extend(_code_issues(rows))
     if issues:
-        raise TargetFileError(_sorted_issues(issues))
+        raise TargetFileError(_LAYOUT.sorted_issues(issues))
     return rows
-
-
-def _find_header(records: list[tuple[int, list[Any]]]) -> tuple[int, list[Any]] | None:
-    """The first of the top rows naming name and department; else the first non-blank row."""
-    non_blank = [record for record in records if not is_blank(record[1])]
-    for number, values in non_blank[:_HEADER_SEARCH_ROWS]:
-        found = {_ALIAS_TO_COLUMN.get(header_key(cell_text(v) or "")) for v in values}
-        if {"name", "department"} <= found:
-            return number, values
-    return non_blank[0] if non_blank else None
-
-
-def _header_positions(
-    header_row: int, values: list[Any]
-) -> tuple[dict[str, int], list[RosterIssue]]:
-    positions: dict[str, int] = {}
-    issues: list[RosterIssue] = []
-    for index, value in enumerate(values):
-        text = cell_text(value)
-        if text is None:
-            continue
-        letter = get_column_letter(index + 1)
-        key = header_key(text)
-        column = _ALIAS_TO_COLUMN.get(key)
-        if column is None:
-            if key not in _IGNORED_KEYS:
-                issues.append(
-                    RosterIssue(
-                        header_row, None, "unknown_column", {"header": text, "letter": letter}
-                    )
-                )
-            continue
-        if column in positions:
-            first_letter = get_column_letter(positions[column] + 1)
-            params = {"header": text, "letter": letter, "first_letter": first_letter}
-            issues.append(RosterIssue(header_row, column, "duplicate_column", params))
-            continue
-        positions[column] = index
-    return positions, issues
-
-
-def _parse_records(
-    records: list[tuple[int, list[Any]]],
-) -> tuple[list[TargetRow], list[RosterIssue]]:
-    header = _find_header(records)
-    if header is None:
-        return [], [RosterIssue(None, None, "empty_file", {})]
-    header_row, header_values = header
-    positions, issues = _header_positions(header_row, header_values)
-    missing = [column for column in REQUIRED_COLUMNS if column not in positions]
-    if {"name", "department"} <= set(missing):
-        # No header row at all: its cells are not column names, so do not list them as unknown.
-        issues = []
-    issues.extend(RosterIssue(header_row, column, "missing_column", {}) for column in missing)
-    if missing:
-        return [], issues
-
-    body = [(n, v) for n, v in records if n > header_row and not is_blank(v)]
-    rows: list[TargetRow] = []
-    unnamed: dict[int, int] = {}
-    for number, values in body:
-        for index, value in enumerate(values):
-            named = index < len(header_values) and cell_text(header_values[index]) is not None
-            if index not in unnamed and not named and cell_text(value) is not None:
-                unnamed[index] = number
-        row, row_issues = _parse_row(number, values, positions)
-        issues.extend(row_issues)
-        if row is not None:
-            rows.append(row)
-    for index, first_row in sorted(unnamed.items()):
-        params = {"letter": get_column_letter(index + 1), "first_row": first_row}
-        issues.append(RosterIssue(header_row, None, "unnamed_column", params))
-    if not body:
-        issues.append(RosterIssue(None, None, "no_rows", {"header_row": header_row}))
-    return rows, issues
 
 
 def _number(text: str) -> Decimal | None:
@@ -345,15 +263,6 @@ def _code_issues(rows: Sequence[TargetRow]) -> list[RosterIssue]:
     return issues
 
 
-def _sorted_issues(issues: Iterable[RosterIssue]) -> list[RosterIssue]:
-    """File-wide problems first, then by row, keeping the column order within a row."""
-    order = {column: index for index, column in enumerate(COLUMNS)}
-    return sorted(
-        issues,
-        key=lambda i: (i.row is not None, i.row or 0, order.get(i.column or "", len(order))),
-    )
-
-
 # --- checking against the scheme -------------------------------------------------------------
 
 
@@ -425,7 +334,7 @@ def resolve_targets(
             if item.quantified and (person, item.key) not in groups:
                 params = {"name": person[1], "item_zh": item.title_zh, "item_en": item.title_en}
                 issues.append(RosterIssue(first_row, "item", "missing_quantified_item", params))
-    return resolved, _sorted_issues(issues)
+    return resolved, _LAYOUT.sorted_issues(issues)
 
 
 # --- writing ---------------------------------------------------------------------------------
