@@ -162,12 +162,13 @@ def cmd_db_backup(cli: Cli, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- roster ------------------------------------------------------------------------------------
+# --- work in the unit's transaction ------------------------------------------------------------
 
 
-async def _with_unit(
-    settings: Settings, work: Callable[[Any, int], Coroutine[Any, Any, int]]
-) -> int:
+Work = Callable[[Any, int], Coroutine[Any, Any, int]]
+
+
+async def _with_unit(settings: Settings, work: Work) -> int:
     """Migrate, open a transaction on the unit of the settings, run ``work(session, unit_id)``."""
     from storage.queries.roster import ensure_unit
 
@@ -183,6 +184,32 @@ async def _with_unit(
         await engine.dispose()
 
 
+class Abort(Exception):
+    """Roll the transaction back after the problems were printed; carries the exit code."""
+
+    def __init__(self, code: int = EXIT_FAILED) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def run_in_unit(cli: Cli, work: Work) -> int:
+    """Run ``work(session, unit_id)`` in one transaction; an :class:`Abort` rolls it back."""
+    try:
+        return _run(_with_unit(cli.settings, work))
+    except Abort as abort:
+        return abort.code
+
+
+def say_issues(cli: Cli, errors: Sequence[Any], *, issue: str, nothing: str) -> None:
+    """Print every problem found in a file (template ``issue``), then that nothing was imported."""
+    for problem in errors:
+        cli.say(issue, err=True, **problem.context())
+    cli.say(nothing, err=True, count=len(errors))
+
+
+# --- roster ------------------------------------------------------------------------------------
+
+
 def cmd_roster_import(cli: Cli, args: argparse.Namespace) -> int:
     from bot.roster_file import RosterFileError, read_roster
     from storage.queries.roster import RosterImportError, import_roster
@@ -194,16 +221,7 @@ def cmd_roster_import(cli: Cli, args: argparse.Namespace) -> int:
     try:
         rows = read_roster(path)
     except RosterFileError as exc:
-        for issue in exc.errors:
-            cli.say(
-                "roster/issue",
-                err=True,
-                row=issue.row,
-                column=issue.column,
-                code=issue.code,
-                params=issue.params,
-            )
-        cli.say("cli/nothing_imported", err=True, count=len(exc.errors))
+        say_issues(cli, exc.errors, issue="roster/issue", nothing="cli/nothing_imported")
         return EXIT_FAILED
 
     async def work(session: Any, unit_id: int) -> int:
@@ -212,28 +230,12 @@ def cmd_roster_import(cli: Cli, args: argparse.Namespace) -> int:
                 session=session, unit_id=unit_id, rows=rows, prune=args.prune, actor="cli"
             )
         except RosterImportError as exc:
-            for issue in exc.errors:
-                cli.say(
-                    "roster/issue",
-                    err=True,
-                    row=issue.row,
-                    column=issue.column,
-                    code=issue.code,
-                    params=issue.params,
-                )
-            cli.say("cli/nothing_imported", err=True, count=len(exc.errors))
-            raise _Abort from exc
+            say_issues(cli, exc.errors, issue="roster/issue", nothing="cli/nothing_imported")
+            raise Abort from exc
         cli.say("roster/report", report=report, prune=args.prune)
         return EXIT_OK
 
-    try:
-        return _run(_with_unit(cli.settings, work))
-    except _Abort:
-        return EXIT_FAILED
-
-
-class _Abort(Exception):
-    """Roll the transaction back after the problems were printed."""
+    return run_in_unit(cli, work)
 
 
 def cmd_roster_export(cli: Cli, args: argparse.Namespace) -> int:
@@ -246,7 +248,7 @@ def cmd_roster_export(cli: Cli, args: argparse.Namespace) -> int:
         cli.say("cli/roster_exported", path=args.file, count=len(rows))
         return EXIT_OK
 
-    return _run(_with_unit(cli.settings, work))
+    return run_in_unit(cli, work)
 
 
 def cmd_roster_list(cli: Cli, args: argparse.Namespace) -> int:
@@ -268,7 +270,7 @@ def cmd_roster_list(cli: Cli, args: argparse.Namespace) -> int:
         cli.say("cli/roster_count", count=len(people))
         return EXIT_OK
 
-    return _run(_with_unit(cli.settings, work))
+    return run_in_unit(cli, work)
 
 
 def _select(model: Any) -> Any:
@@ -310,7 +312,7 @@ def cmd_invite(cli: Cli, args: argparse.Namespace) -> int:
                 ]
                 if not found:
                     cli.say("cli/invite_unknown", err=True, name=name)
-                    raise _Abort
+                    raise Abort
                 people.extend(found)
         departments = {d.id: d.name for d in (await session.exec(_select(Department))).all()}
         sheet = []
@@ -344,10 +346,7 @@ def cmd_invite(cli: Cli, args: argparse.Namespace) -> int:
         cli.say("cli/invite_done", count=len(sheet))
         return EXIT_OK
 
-    try:
-        return _run(_with_unit(cli.settings, work))
-    except _Abort:
-        return EXIT_FAILED
+    return run_in_unit(cli, work)
 
 
 def _ask_username(settings: Settings) -> str | None:

@@ -9,35 +9,18 @@ the command, a code or the scheme file is wrong; every text comes from ``templat
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Cli, _with_unit
+from bot.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Abort, Cli, run_in_unit, say_issues
 from bot.scheme import Scheme, SchemeError, load_scheme
 
 __all__ = ["register"]
-
-
-class _Abort(Exception):
-    """Roll the transaction back after the problems were printed; carries the exit code."""
-
-    def __init__(self, code: int = EXIT_FAILED) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _run(cli: Cli, work: Callable[[Any, int], Coroutine[Any, Any, int]]) -> int:
-    """Run ``work(session, unit_id)`` in one transaction; an :class:`_Abort` rolls it back."""
-    try:
-        return asyncio.run(_with_unit(cli.settings, work))
-    except _Abort as abort:
-        return abort.code
 
 
 def _now() -> datetime:
@@ -105,16 +88,14 @@ def cmd_scheme_show(cli: Cli, args: argparse.Namespace) -> int:
         cli.say("cli/scheme_show", source=None, period=period.code, **_scheme_context(scheme))
         return EXIT_OK
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 # --- targets -----------------------------------------------------------------------------------
 
 
 def _issues(cli: Cli, errors: Any) -> None:
-    for issue in errors:
-        cli.say("targets/issue", err=True, **issue.context())
-    cli.say("cli/targets_nothing_imported", err=True, count=len(errors))
+    say_issues(cli, errors, issue="targets/issue", nothing="cli/targets_nothing_imported")
 
 
 def cmd_targets_import(cli: Cli, args: argparse.Namespace) -> int:
@@ -145,11 +126,11 @@ def cmd_targets_import(cli: Cli, args: argparse.Namespace) -> int:
             )
         except TargetImportError as exc:
             _issues(cli, exc.errors)
-            raise _Abort from exc
+            raise Abort from exc
         cli.say("cli/targets_report", report=report)
         return EXIT_OK
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 def cmd_targets_list(cli: Cli, args: argparse.Namespace) -> int:
@@ -210,7 +191,7 @@ def cmd_targets_list(cli: Cli, args: argparse.Namespace) -> int:
         )
         return EXIT_OK
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 # --- periods -----------------------------------------------------------------------------------
@@ -224,10 +205,10 @@ async def _find_period(cli: Cli, session: Any, unit_id: int, code: str) -> Any:
         period = await find_period(session=session, unit_id=unit_id, code=code)
     except PeriodCodeError:
         cli.say("cli/periods_bad_code", err=True, code=code)
-        raise _Abort(EXIT_USAGE) from None
+        raise Abort(EXIT_USAGE) from None
     if period is None:
         cli.say("cli/periods_unknown", err=True, code=code, year=code.strip()[:4])
-        raise _Abort(EXIT_FAILED)
+        raise Abort(EXIT_FAILED)
     return period
 
 
@@ -244,7 +225,7 @@ def cmd_periods_list(cli: Cli, args: argparse.Namespace) -> int:
         cli.say("cli/periods_list", periods=periods, versions=versions, local=_local(cli))
         return EXIT_OK
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 def cmd_periods_create(cli: Cli, args: argparse.Namespace) -> int:
@@ -263,7 +244,7 @@ def cmd_periods_create(cli: Cli, args: argparse.Namespace) -> int:
         cli.say("cli/periods_created", report=report, source=str(path), local=_local(cli))
         return EXIT_OK
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 def _transition_exit(transition: Any) -> int:
@@ -289,11 +270,11 @@ def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
             )
         except SchemeError as exc:
             _scheme_errors(cli, exc)
-            raise _Abort(EXIT_USAGE) from exc
+            raise Abort(EXIT_USAGE) from exc
         cli.say("cli/periods_transition", t=transition, grades={}, local=_local(cli))
         return _transition_exit(transition)
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
@@ -311,7 +292,7 @@ def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
             )
         except SchemeError as exc:
             _scheme_errors(cli, exc)
-            raise _Abort(EXIT_USAGE) from exc
+            raise Abort(EXIT_USAGE) from exc
         cli.say(
             "cli/periods_transition",
             t=transition,
@@ -320,7 +301,7 @@ def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
         )
         return _transition_exit(transition)
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 # --- score -------------------------------------------------------------------------------------
@@ -393,7 +374,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
         )
         return EXIT_OK
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 def cmd_score_recompute(cli: Cli, args: argparse.Namespace) -> int:
@@ -414,7 +395,7 @@ def cmd_score_recompute(cli: Cli, args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED if differences else EXIT_OK
 
-    return _run(cli, work)
+    return run_in_unit(cli, work)
 
 
 # --- parser ------------------------------------------------------------------------------------
