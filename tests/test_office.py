@@ -16,7 +16,6 @@ from sqlmodel import select
 from bot.app import build_application
 from storage.engine import transaction
 from storage.models import (
-    AuditLog,
     BallotParticipation,
     BonusEntry,
     Cadre,
@@ -27,6 +26,7 @@ from storage.models import (
     Rating,
     utcnow,
 )
+from tests.harness.appraisal import audits
 from tests.harness.request import FakeRequest
 from tests.harness.simulator import Simulator, SimUser
 
@@ -45,10 +45,6 @@ async def _open(town: Any) -> Period:
 async def _rows(town: Any, model: Any) -> list[Any]:
     async with town.services.sessions() as session:
         return list((await session.exec(select(model).order_by(model.id))).all())
-
-
-async def _audits(town: Any, action: str) -> list[AuditLog]:
-    return [a for a in await _rows(town, AuditLog) if a.action == action]
 
 
 async def _set_period(town: Any, period: Period, **values: Any) -> None:
@@ -138,7 +134,7 @@ async def test_discipline_record_end_to_end(town: Any, texts: Any) -> None:
         zhou.id,
         None,
     )
-    [entry] = await _audits(town, "discipline.create")
+    [entry] = await audits(town, "discipline.create")
     assert (entry.actor, entry.actor_cadre_id, entry.entity_id, entry.old_value) == (
         "周晓燕",
         zhou.id,
@@ -241,7 +237,7 @@ async def test_list_and_undo(town: Any, texts: Any) -> None:
     undone = next(r for r in records if r.cadre_id == wang.id)
     assert undone.undone_at is not None and undone.undone_by_id == zhou.id
     assert next(r for r in records if r.cadre_id != wang.id).undone_at is None
-    [entry] = await _audits(town, "discipline.undo")
+    [entry] = await audits(town, "discipline.undo")
     assert entry.entity_id == undone.id and entry.actor_cadre_id == zhou.id
     assert entry.old_value["undone_at"] is None and entry.old_value["deduction"] == "2"
     assert entry.new_value["undone_by"] == "周晓燕" and entry.new_value["undone_at"]
@@ -325,7 +321,7 @@ async def test_double_tap_on_confirm_records_once(town: Any, texts: Any) -> None
     assert second.answered and second.show_alert and "已失效" in (second.text or "")
     await town.sim.replay()  # the same update delivered again by Telegram
     assert len(await _rows(town, DisciplineRecord)) == 1
-    assert len(await _audits(town, "discipline.create")) == 1
+    assert len(await audits(town, "discipline.create")) == 1
 
 
 async def test_confirm_again_after_a_failed_edit_records_once(
@@ -487,7 +483,7 @@ async def test_reward_with_bad_amounts_then_good(town: Any, texts: Any) -> None:
         "获县级防汛表彰",
         zhou.id,
     )
-    [audit] = await _audits(town, "bonus.create")
+    [audit] = await audits(town, "bonus.create")
     assert audit.reason == "获县级防汛表彰" and audit.entity_id == entry.id
     assert audit.new_value == {
         "year": period.year,
@@ -523,7 +519,7 @@ async def test_deduct_in_english_with_list_and_undo(town: Any, texts: Any) -> No
     [entry] = await _rows(town, BonusEntry)
     assert entry.kind == "deduction" and entry.year == year and entry.amount == Decimal("80.00")
     assert entry.undone_at is not None
-    [undo] = await _audits(town, "bonus.undo")
+    [undo] = await audits(town, "bonus.undo")
     assert undo.entity_id == entry.id and undo.old_value["amount"] == "80.00"
 
     # The reward list does not show deductions, nor may its buttons undo them.

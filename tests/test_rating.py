@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlmodel import select
 
 from storage.engine import transaction
-from storage.models import AuditLog, Cadre, Period, PeriodState, Rating, RatingLine, Role
+from storage.models import Cadre, Period, PeriodState, Role
 from storage.queries import ratings
+from tests.harness.appraisal import (
+    SUBMIT,
+    L,
+    add_targets,
+    answer_all,
+    audits,
+    close_period,
+    quantified_scheme,
+    rating_lines,
+    rating_of,
+)
 from tests.harness.telegram_state import html_to_text
-from tests.test_selfscore import add_targets, answer_all, close_period, quantified_scheme
 
-SUBMIT = "✅ 提交"
-
-
-def L(texts: Any, key: str, **params: Any) -> str:
-    return str(texts.label("zh", key, **params))
+head_rating = partial(rating_of, source="head")
+head_lines = partial(rating_lines, source="head")
 
 
 def person(texts: Any, mark: str, name: str) -> str:
@@ -26,38 +34,6 @@ def person(texts: Any, mark: str, name: str) -> str:
 
 def item(texts: Any, title: str, score: str = "—") -> str:
     return L(texts, "rate.item", title=title, score=score)
-
-
-async def head_rating(town: Any, name: str) -> Rating | None:
-    cadre = await town.cadre(name)
-    async with town.services.sessions() as session:
-        return (
-            await session.exec(
-                select(Rating).where(Rating.ratee_id == cadre.id, Rating.source == "head")
-            )
-        ).first()
-
-
-async def head_lines(town: Any, name: str) -> dict[str, RatingLine]:
-    rating = await head_rating(town, name)
-    if rating is None:
-        return {}
-    async with town.services.sessions() as session:
-        rows = (
-            await session.exec(select(RatingLine).where(RatingLine.rating_id == rating.id))
-        ).all()
-    return {row.line_key: row for row in rows}
-
-
-async def audits(town: Any, action: str) -> list[AuditLog]:
-    async with town.services.sessions() as session:
-        return list(
-            (
-                await session.exec(
-                    select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
-                )
-            ).all()
-        )
 
 
 async def submit_self(

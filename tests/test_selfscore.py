@@ -3,128 +3,41 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
 from bot import keyboards
-from bot.scheme import DEFAULT_SCHEME_PATH, parse_scheme
 from storage.models import (
-    AuditLog,
     Period,
     PeriodKind,
     PeriodState,
-    Rating,
     RatingLine,
-    Target,
     utcnow,
+)
+from tests.harness.appraisal import (
+    SUBMIT,
+    L,
+    add_targets,
+    answer_all,
+    audits,
+    close_period,
+    quantified_scheme,
+    rating_lines,
+    rating_of,
 )
 from tests.harness.telegram_state import html_to_text
 
-SUBMIT = "✅ 提交"
-
-
-def L(texts: Any, key: str, **params: Any) -> str:
-    """A button label as the Chinese user sees it."""
-    return str(texts.label("zh", key, **params))
+self_rating = partial(rating_of, source="self")
+lines = partial(rating_lines, source="self")
 
 
 def problem(texts: Any, kind: str, figure: str = "score", lang: str = "zh") -> str:
     """The sentence the bot says about a refused answer, from the same templates."""
     module = texts.env.get_template(f"{lang}/selfscore/_parts.j2").module
     return html_to_text(str(module.problem(kind, figure))).strip()
-
-
-def quantified_scheme() -> Any:
-    """The example scheme with 本职工作 of ordinary cadres scored on targets."""
-    text = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")
-    text = text.replace('\nmethod = "judged"', '\nmethod = "quantified"', 1)
-    scheme = parse_scheme(text)
-    assert scheme.item("ordinary", "duty").quantified
-    assert not scheme.item("village", "duty").quantified
-    return scheme
-
-
-async def add_targets(town: Any, name: str, year: int = 2026) -> list[Target]:
-    cadre = await town.cadre(name)
-    rows = [
-        Target(
-            unit_id=cadre.unit_id,
-            cadre_id=cadre.id,
-            year=year,
-            item_key="duty",
-            code="T1",
-            title="农户信息核查",
-            quantified=True,
-            target_value=Decimal(120),
-            measure_unit="户",
-            points=Decimal(60),
-        ),
-        Target(
-            unit_id=cadre.unit_id,
-            cadre_id=cadre.id,
-            year=year,
-            item_key="duty",
-            code="T2",
-            title="台账录入",
-            quantified=True,
-            target_value=Decimal(40),
-            measure_unit="份",
-            points=Decimal(40),
-        ),
-    ]
-    async with town.services.sessions() as session:
-        session.add_all(rows)
-        await session.commit()
-        for row in rows:
-            await session.refresh(row)
-    return rows
-
-
-async def self_rating(town: Any, name: str) -> Rating | None:
-    cadre = await town.cadre(name)
-    async with town.services.sessions() as session:
-        return (
-            await session.exec(
-                select(Rating).where(Rating.ratee_id == cadre.id, Rating.source == "self")
-            )
-        ).first()
-
-
-async def lines(town: Any, name: str) -> dict[str, RatingLine]:
-    rating = await self_rating(town, name)
-    if rating is None:
-        return {}
-    async with town.services.sessions() as session:
-        rows = (
-            await session.exec(select(RatingLine).where(RatingLine.rating_id == rating.id))
-        ).all()
-    return {row.line_key: row for row in rows}
-
-
-async def audits(town: Any, action: str) -> list[AuditLog]:
-    async with town.services.sessions() as session:
-        return list(
-            (
-                await session.exec(
-                    select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
-                )
-            ).all()
-        )
-
-
-async def close_period(town: Any, period: Period) -> None:
-    async with town.services.sessions() as session:
-        row = await session.get(Period, period.id)
-        row.state = PeriodState.CLOSED.value
-        session.add(row)
-        await session.commit()
-
-
-async def answer_all(user: Any, answers: list[str]) -> None:
-    for text in answers:
-        await user.send(text)
 
 
 # --- the whole self-score ------------------------------------------------------------------
