@@ -35,9 +35,9 @@ from storage.queries.roster import ensure_unit, list_cadres
 log = logging.getLogger(__name__)
 
 # Every capability module exposes handlers(); the order is the order of matching in group 0.
-# office comes before basics so that its /cancel ends an office record being typed.
-# selfscore and rating come before basics too (their /cancel leaves the conversation), and
-# selfscore before rating: it hands over a rating figure the rater asked for more recently.
+# The conversations (office, selfscore, rating) come before basics, whose catch-all answers
+# "not understood"; among them the order does not matter, as a typed message goes to the
+# question put most recently (bot.conversations.TypedQuestions).
 CAPABILITIES = (signup, office, selfscore, rating, basics, invites, leadership, ballot, myscore)
 
 

@@ -74,7 +74,7 @@ from telegram.ext import (
 from bot import keyboards
 from bot.access import require
 from bot.context import KaoheContext
-from bot.conversations import button_conversation, cancel_fallback, ignore_not_modified
+from bot.conversations import TypedQuestions, button_conversation, ignore_not_modified
 from bot.month import open_month, open_period, scheme_of
 from bot.scheme import Scheme
 from storage.engine import transaction
@@ -93,8 +93,6 @@ MAX_AMOUNT = Decimal("9999999.99")
 STATUS_LIMIT = 4000  # a /status message stays below Telegram's 4096 characters
 
 PRIVATE = filters.ChatType.PRIVATE
-TYPED_TEXT = PRIVATE & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED
-NOT_TEXT = PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED
 
 END = ConversationHandler.END
 
@@ -312,6 +310,17 @@ class Draft:
             period_id=self.period_id,
             message_id=self.message_id,
         )
+
+
+def _asking(context: KaoheContext) -> bool:
+    """Whether the flow under way waits for typed text (a date, a note, an amount, a reason)."""
+    draft = Draft.load(context)
+    return draft is not None and draft.step in TYPED
+
+
+# A typed message answers the flow's step unless another conversation put its question more
+# recently (see bot.conversations).
+QUESTIONS = TypedQuestions(CONVERSATION, is_open=_asking)
 
 
 def _drop(context: KaoheContext) -> Draft | None:
@@ -729,6 +738,8 @@ async def _show(
         sent = await message.reply_text(text, reply_markup=markup)
         draft.message_id = sent.message_id
     draft.save(context)
+    if draft.step in TYPED:
+        QUESTIONS.asked(context)
     return _state_of(draft.step)
 
 
@@ -800,11 +811,21 @@ async def _leave(update: Update, context: KaoheContext) -> dict[str, Any]:
 # --- typed answers --------------------------------------------------------------------------------
 
 
+@QUESTIONS.answers
 @require(Role.OFFICE)
-async def typed_msg(update: Update, context: KaoheContext) -> object:
+async def answer_msg(update: Update, context: KaoheContext) -> object:
+    """Take the typed answer of the current step; anything but text is refused."""
+    message = update.effective_message
+    assert message is not None
+    if message.text is None:
+        return await _not_text(update, context)
+    return await _typed(update, context, message.text)
+
+
+async def _typed(update: Update, context: KaoheContext, text: str) -> object:
     """Take the typed answer of the current step: a date, a note, an amount or a reason."""
     message = update.effective_message
-    assert message is not None and message.text is not None
+    assert message is not None
     draft = Draft.load(context)
     if draft is None or draft.step not in TYPED:
         context.set_outcome(update.update_id, "unknown")
@@ -819,7 +840,6 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
         context.set_outcome(update.update_id, f"office:refused:{problem}")
         await message.reply_text(context.render("office/closed", reason=problem))
         return END
-    text = message.text
     try:
         if draft.step == Step.DATE:
             assert period is not None
@@ -839,8 +859,7 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
     return await _show(update, context, draft)
 
 
-@require(Role.OFFICE)
-async def not_text_msg(update: Update, context: KaoheContext) -> object:
+async def _not_text(update: Update, context: KaoheContext) -> object:
     """Refuse a sticker, photo or file where typed text is expected; ask the same question."""
     draft = Draft.load(context)
     if draft is None or draft.step not in TYPED:
@@ -1181,7 +1200,7 @@ async def status_cmd(update: Update, context: KaoheContext) -> None:
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    typed = [MessageHandler(TYPED_TEXT, typed_msg), MessageHandler(NOT_TEXT, not_text_msg)]
+    typed = [MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, answer_msg)]
     records = ConversationHandler(
         entry_points=[
             CommandHandler("discipline", discipline_cmd, filters=PRIVATE),
@@ -1192,7 +1211,9 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         ],
         states={step: typed for step in TYPED},
         fallbacks=[
-            cancel_fallback(_leave, outcome="office:cancelled", template="office/cancelled")
+            QUESTIONS.cancel_fallback(
+                _leave, outcome="office:cancelled", template="office/cancelled"
+            )
         ],
         allow_reentry=True,
         name=CONVERSATION,

@@ -15,9 +15,9 @@ press gets an alert and nothing changes.
 
 "Type a number" is the only step that waits for a message: a conversation with one state, entered
 through a nested ``per_message=True`` conversation of the button handlers (see
-:mod:`bot.selfscore` for why). ``user_data["rating_input"]`` says which figure is awaited; the
-self-score conversation hands a typed figure over to :func:`take_typed` when the rater asked for
-it more recently than the self-score question was put.
+:mod:`bot.conversations` for why). ``user_data["rating_input"]`` says which figure is awaited; a
+typed message is that figure when the rater asked for it more recently than any other open
+question (a head's own self-score, say) was put.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from telegram.ext import (
 from bot import keyboards
 from bot.access import require
 from bot.context import KaoheContext
-from bot.conversations import button_conversation, cancel_fallback, ignore_not_modified
+from bot.conversations import TypedQuestions, button_conversation, ignore_not_modified
 from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Cadre, Department, Period, RatingSource, Role, Target
@@ -123,6 +123,11 @@ def forget_typing(context: KaoheContext) -> None:
     """Drop a rating figure the caller asked to type (a newer request replaces it)."""
     if context.user_data is not None:
         context.user_data.pop(KEY, None)
+
+
+# A typed figure is awaited while one is pending; a typed message is that figure unless another
+# conversation put its question more recently (see bot.conversations).
+QUESTIONS = TypedQuestions(NAME, is_open=typing_pending)
 
 
 # --- what the rater sees ----------------------------------------------------------------------
@@ -588,6 +593,7 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
     )
     assert context.user_data is not None
     context.user_data[KEY] = pending.as_json()
+    QUESTIONS.asked(context)
     await _edit(
         context, chat_id, message_id, _item_view(context, person, press.item, typing=pending)
     )
@@ -696,7 +702,7 @@ async def _send_evidence(
 # --- the typed figure -------------------------------------------------------------------------
 
 
-async def take_typed(update: Update, context: KaoheContext) -> object:
+async def _take_typed(update: Update, context: KaoheContext) -> object:
     """Take the figure the rater was asked to type; on bad input say why and ask again."""
     message = update.effective_message
     assert message is not None
@@ -761,10 +767,11 @@ async def take_typed(update: Update, context: KaoheContext) -> object:
     return END
 
 
+@QUESTIONS.answers
 @require(*RATERS)
 async def typed_msg(update: Update, context: KaoheContext) -> object:
     """Take a typed score or actual figure."""
-    return await take_typed(update, context)
+    return await _take_typed(update, context)
 
 
 async def _leave(update: Update, context: KaoheContext) -> None:
@@ -793,7 +800,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 ],
             },
             fallbacks=[
-                cancel_fallback(_leave, outcome="rate:cancelled", template="rating/cancelled")
+                QUESTIONS.cancel_fallback(
+                    _leave, outcome="rate:cancelled", template="rating/cancelled"
+                )
             ],
             allow_reentry=True,
             per_chat=True,

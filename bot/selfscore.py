@@ -9,8 +9,9 @@ or cancel. Once submitted, ``/selfscore`` shows the answers and lets the cadre c
 until the deadline; every such change is audited.
 
 The database is the truth: every answer is written as it comes (a draft ``Rating`` with its
-lines), so a restart or a later ``/selfscore`` resumes. The conversation state only says which
-kind of answer is awaited, and ``user_data["selfscore"]`` which item (JSON, persisted).
+lines), so a restart or a later ``/selfscore`` resumes. The conversation state only says that a
+question is open; ``user_data["selfscore"]`` says which (the item, and so the kind of answer;
+JSON, persisted).
 
 The conversation holds only message handlers (``per_message=False``). Button presses go through a
 nested ``per_message=True`` conversation of callback-query handlers that never keeps a state of
@@ -21,8 +22,6 @@ that the period is still open, that the item exists.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum, unique
@@ -46,7 +45,7 @@ from telegram.ext import (
 from bot import keyboards, rating
 from bot.access import require
 from bot.context import KaoheContext
-from bot.conversations import button_conversation, cancel_fallback, ignore_not_modified
+from bot.conversations import TypedQuestions, button_conversation, ignore_not_modified
 from bot.month import open_month, open_period
 from storage.engine import transaction
 from storage.models import Period, RatingSource, Role
@@ -144,6 +143,11 @@ def _remember(context: KaoheContext, position: Position | None) -> None:
         context.user_data.pop(KEY, None)
     else:
         context.user_data[KEY] = position.as_json()
+
+
+# A question is open while the position is kept; a typed message answers it unless another
+# conversation put its question more recently (see bot.conversations).
+QUESTIONS = TypedQuestions(NAME, is_open=lambda context: _position(context) is not None)
 
 
 def _first_open_step(sheet: Sheet) -> tuple[Step, str, int | None] | None:
@@ -263,6 +267,7 @@ async def _ask(
 ) -> Step:
     """Send the question of ``position`` (again, after a problem) and remember where we are."""
     _remember(context, position)
+    QUESTIONS.asked(context)
     assert update.effective_chat is not None
     await update.effective_chat.send_message(
         _question(context, sheet, position, problem=problem),
@@ -366,7 +371,6 @@ async def _resume(update: Update, context: KaoheContext, sheet: Sheet) -> object
 @require(Role.CADRE)
 async def selfscore_cmd(update: Update, context: KaoheContext) -> object:
     """Start or resume the self-score of the open month, or show it once submitted."""
-    rating.forget_typing(context)  # a newer request than any rating figure asked for earlier
     loaded = await _load(context, None)
     if loaded is None:
         return await _no_window(update, context)
@@ -390,10 +394,10 @@ async def _turn(update: Update, context: KaoheContext) -> _Turn | object:
     assert message is not None
     position = _position(context)
     if position is None:
-        loaded = await _load(context, None)
-        if loaded is None:
-            return await _no_window(update, context)
-        return await _resume(update, context, loaded[1])
+        # No question is open (it was left, e.g. by /cancel while another conversation asked).
+        context.set_outcome(update.update_id, "unknown")
+        await message.reply_text(context.render("basics/unknown"))
+        return END
     loaded = await _load(context, position.period)
     if loaded is None:
         _remember(context, None)
@@ -407,25 +411,6 @@ async def _turn(update: Update, context: KaoheContext) -> _Turn | object:
         _remember(context, None)  # the office changed the targets under our feet: start over
         return await _resume(update, context, sheet)
     return _Turn(position, period, sheet)
-
-
-def _answer_handler(
-    handler: Callable[[Update, KaoheContext, _Turn], Awaitable[object]],
-) -> Callable[[Update, KaoheContext], Awaitable[object]]:
-    """Wrap a step's handler: role check, a rating figure asked for more recently, the position."""
-
-    @functools.wraps(handler)
-    async def wrapper(update: Update, context: KaoheContext) -> object:
-        if rating.typing_pending(context):
-            # The rater asked to type a rating figure after this question was put: it wins.
-            await rating.take_typed(update, context)
-            return None
-        turn = await _turn(update, context)
-        if not isinstance(turn, _Turn):
-            return turn
-        return await handler(update, context, turn)
-
-    return require(Role.CADRE)(wrapper)
 
 
 def _is(context: KaoheContext, text: str | None, key: str) -> bool:
@@ -574,11 +559,23 @@ async def _wrong_kind(update: Update, context: KaoheContext, turn: _Turn) -> obj
     return await _ask(update, context, turn.sheet, turn.position, problem=problem)
 
 
-score_msg = _answer_handler(_score)
-target_msg = _answer_handler(_target)
-note_msg = _answer_handler(_note)
-evidence_msg = _answer_handler(_evidence)
-wrong_kind_msg = _answer_handler(_wrong_kind)
+@QUESTIONS.answers
+@require(Role.CADRE)
+async def answer_msg(update: Update, context: KaoheContext) -> object:
+    """Take a message as the answer of the open question, by what the question wants."""
+    message = update.effective_message
+    assert message is not None
+    turn = await _turn(update, context)
+    if not isinstance(turn, _Turn):
+        return turn
+    step = turn.position.step
+    if step is Step.EVIDENCE:
+        if message.photo or message.document or message.text is not None:
+            return await _evidence(update, context, turn)
+    elif message.text is not None:
+        take = {Step.SCORE: _score, Step.TARGET: _target, Step.NOTE: _note}[step]
+        return await take(update, context, turn)
+    return await _wrong_kind(update, context, turn)
 
 
 async def _leave(update: Update, context: KaoheContext) -> None:
@@ -618,7 +615,6 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
             await query.answer(context.render("access/stale_short"), show_alert=True)
             return None
         await query.answer()
-        rating.forget_typing(context)
         await _edit(
             query.message,
             context.render("selfscore/picked", title=answer.item.title(context.lang)),
@@ -632,7 +628,6 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
         return await _submit(update, context, sheet)
     await query.answer()
     if action == "start":
-        rating.forget_typing(context)
         return await _resume(update, context, sheet)
     if action == "change":
         await _edit(
@@ -672,9 +667,7 @@ async def _submit(update: Update, context: KaoheContext, sheet: Sheet) -> object
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     # An edited message is not an answer (it would land on whatever question is open now).
-    new = PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED
-    text = new & filters.TEXT
-    other = new
+    answers = [MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, answer_msg)]
     return [
         ConversationHandler(
             entry_points=[
@@ -683,25 +676,11 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                     press_callback, family=FAMILY, name="selfscore_buttons", parent_states=Step
                 ),
             ],
-            states={
-                Step.SCORE: [
-                    MessageHandler(text, score_msg),
-                    MessageHandler(other, wrong_kind_msg),
-                ],
-                Step.TARGET: [
-                    MessageHandler(text, target_msg),
-                    MessageHandler(other, wrong_kind_msg),
-                ],
-                Step.NOTE: [MessageHandler(text, note_msg), MessageHandler(other, wrong_kind_msg)],
-                Step.EVIDENCE: [
-                    MessageHandler(
-                        new & (filters.PHOTO | filters.Document.ALL | filters.TEXT), evidence_msg
-                    ),
-                    MessageHandler(other, wrong_kind_msg),
-                ],
-            },
+            # The state says that a question is open; the position says which (and so what
+            # kind of message answers it).
+            states={step: answers for step in Step},
             fallbacks=[
-                cancel_fallback(
+                QUESTIONS.cancel_fallback(
                     _leave,
                     outcome="selfscore:cancelled",
                     template="selfscore/cancelled",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,11 +27,12 @@ from storage.models import (
     Rating,
     utcnow,
 )
-from tests.harness.appraisal import audits
+from tests.harness.appraisal import audits, rating_lines
 from tests.harness.request import FakeRequest
 from tests.harness.simulator import Simulator, SimUser
 
 ZONE = ZoneInfo("Asia/Shanghai")
+lines = partial(rating_lines, source="self")
 
 
 def _today() -> date:
@@ -653,3 +655,55 @@ async def test_long_status_is_split_within_telegram_limits(town: Any) -> None:
     for name in names:
         assert joined.count(name) == 3  # self-score, head rating, ballot
     assert period.id is not None
+
+
+# --- an office record and the clerk's own self-score at once ------------------------------------
+
+
+async def test_typed_answers_go_to_the_question_put_most_recently(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")  # the office clerk is a cadre too
+    period = await _open(town)
+    await _to_date_step(clerk, texts)
+    today = _today()
+    await clerk.send(today.strftime("%m-%d"))
+    note_step = clerk.last()
+    assert "第 5/6 步：备注" in note_step.text  # the office record waits for its note...
+
+    await clerk.command("selfscore")  # ...and she starts her own self-score
+    assert "第 1/2 项：本职工作" in clerk.last().text
+    await clerk.send("90")  # the score of her self-score, not the record's note
+    assert "本项第 2/3 步" in clerk.last().text
+    assert {k: r.score for k, r in (await lines(town, "周晓燕")).items()} == {"duty": Decimal(90)}
+    office = [m for m in clerk.messages() if "机关制度登记" in m.text]
+    assert office[-1] == note_step  # untouched, and nothing new of the record's
+
+    # /cancel leaves the self-score (asked last); the record's note is the question again.
+    await clerk.command("cancel")
+    assert clerk.last().text == texts.render("zh", "selfscore/cancelled")
+    await clerk.send("晨会迟到")
+    assert "第 6/6 步：确认" in clerk.last().text and "备注：晨会迟到" in clerk.last().text
+    await clerk.press(texts.label("zh", "office.confirm"))
+    [record] = await _rows(town, DisciplineRecord)
+    assert (record.period_id, record.note) == (period.id, "晨会迟到")
+    assert set(await lines(town, "周晓燕")) == {"duty"}  # the note went nowhere else
+
+    # Both ended: a typed message is nobody's answer.
+    await clerk.send("85")
+    assert clerk.last().text == texts.render("zh", "basics/unknown")
+    assert {k: r.score for k, r in (await lines(town, "周晓燕")).items()} == {"duty": Decimal(90)}
+
+
+async def test_cancel_leaves_the_office_record_asked_last(town: Any, texts: Any) -> None:
+    clerk = await town.signup("周晓燕")
+    await _open(town)
+    await clerk.command("selfscore")
+    assert "第 1/2 项：本职工作" in clerk.last().text
+    await _to_date_step(clerk, texts)  # the record's date is asked after the self-score's score
+    await clerk.send("88")
+    assert "⚠️ 看不懂这个日期" in clerk.last().text  # the date it was asked, refused
+    assert await lines(town, "周晓燕") == {}
+    await clerk.command("cancel")
+    assert "已退出机关制度登记" in clerk.last().text
+    await clerk.send("88")  # the self-score's question is open again
+    assert {k: r.score for k, r in (await lines(town, "周晓燕")).items()} == {"duty": Decimal(88)}
+    assert await _rows(town, DisciplineRecord) == []
