@@ -17,6 +17,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import KaoheContext
+from bot.menus import keep_menu
 from storage.engine import transaction
 from storage.models import Role
 from storage.queries.roster import get_cadre_by_telegram
@@ -75,6 +76,8 @@ async def gate(update: Update, context: KaoheContext) -> None:
     if cadre is not None and cadre.active:
         context.cadre = cadre
         context.lang = context.texts.lang(cadre.language)
+        # The roster may have been re-imported with other roles since the menu was set.
+        await keep_menu(context.bot, context.texts, cadre, context.user_data)
         return
     if context.user_data is not None:
         context.lang = context.texts.lang(context.user_data.get("lang"))

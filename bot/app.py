@@ -25,7 +25,7 @@ from bot import (
 )
 from bot.config import Settings
 from bot.context import KaoheApplication, KaoheContext, Services
-from bot.menus import set_default_menus, set_person_menu
+from bot.menus import keep_menu, set_default_menus
 from bot.persistence import DatabasePersistence
 from bot.processor import PerUserUpdateProcessor
 from bot.texts import Texts
@@ -129,8 +129,19 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             for c in await list_cadres(session=session, unit_id=services.unit_id)
             if c.telegram_user_id
         ]  # type: ignore[arg-type]
-    for cadre in people:
-        await set_person_menu(app.bot, services.texts, cadre)
+    changed = [
+        cadre.telegram_user_id
+        for cadre in people
+        if await keep_menu(
+            app.bot,
+            services.texts,
+            cadre,
+            app.user_data[cadre.telegram_user_id],  # type: ignore[index]
+        )
+    ]
+    if changed and app.persistence is not None:
+        app.mark_data_for_update_persistence(user_ids=changed)  # type: ignore[arg-type]
+        await app.update_persistence()
     log.info("kaohe ready as @%s for unit %s", app.bot.username, settings.unit_name)
 
 

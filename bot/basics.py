@@ -9,7 +9,7 @@ from bot import keyboards
 from bot.access import require
 from bot.commands import PUBLIC_COMMANDS, commands_for
 from bot.context import KaoheContext
-from bot.menus import set_person_menu
+from bot.menus import keep_menu
 from bot.profile import profile_view
 from bot.texts import LANGUAGES
 from storage.engine import transaction
@@ -112,7 +112,7 @@ async def _set_language(update: Update, context: KaoheContext, language: str) ->
             new={"language": language},
         )
     context.cadre = cadre
-    await set_person_menu(context.bot, context.texts, cadre)
+    await keep_menu(context.bot, context.texts, cadre, context.user_data)
 
 
 async def unknown_msg(update: Update, context: KaoheContext) -> None:

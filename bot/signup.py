@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import KaoheContext
-from bot.menus import set_person_menu
+from bot.menus import keep_menu
 from bot.profile import profile_view
 from storage.engine import transaction
 from storage.queries.invites import RedeemOutcome, redeem_code
@@ -41,7 +41,7 @@ async def start_cmd(update: Update, context: KaoheContext) -> None:
         await message.reply_text(
             context.render("signup/welcome", me=view, outcome=result.outcome.value)
         )
-        await set_person_menu(context.bot, context.texts, result.cadre)
+        await keep_menu(context.bot, context.texts, result.cadre, context.user_data)
         return
     await message.reply_text(
         context.texts.render(language, "signup/refused", outcome=result.outcome.value)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import openpyxl
 from sqlmodel import select
 
+from bot.app import build_application
 from storage.models import AuditLog, Cadre, InviteCode, ProcessedUpdate, SignupFailure
+from tests.harness.request import FakeRequest
+from tests.harness.simulator import Simulator
 
 
 async def _rows(town: Any, model: Any) -> list[Any]:
@@ -192,3 +196,36 @@ def _plain(html: str) -> str:
     from tests.harness.telegram_state import html_to_text
 
     return html_to_text(html).strip()
+
+
+async def test_menu_follows_a_roster_change_and_a_restart_sets_only_changed_menus(
+    town: Any, fake: Any, settings: Any, example_roster: Any, tmp_path: Any
+) -> None:
+    wu, wang = await town.signup("吴磊"), await town.signup("王芳")
+    assert "discipline" not in [c["command"] for c in fake.visible_commands(wu.id)]
+
+    # The office re-imports the roster (with the CLI, while the bot runs): 吴磊 joins the office.
+    sheet = openpyxl.load_workbook(example_roster)
+    row = next(r for r in sheet.active.iter_rows(min_row=2) if r[0].value == "吴磊")
+    row[2].value = "干部、办公室"
+    changed = tmp_path / "roster.xlsx"
+    sheet.save(changed)
+    await town.import_roster(changed)
+
+    before = len(fake.calls_to("setMyCommands"))
+    await wu.command("whoami")  # his next update brings his menu up to date...
+    assert "办公室" in wu.last().text
+    assert "discipline" in [c["command"] for c in fake.visible_commands(wu.id)]
+    await wu.command("whoami")
+    await wang.command("whoami")  # ...and nobody else's menu is set again
+    assert [c.params["scope"]["chat_id"] for c in fake.calls_to("setMyCommands")[before:]] == [
+        wu.id
+    ]
+
+    # A restart sets the default menus and the menus that differ: none.
+    await town.sim.__aexit__(None, None, None)
+    before = len(fake.calls_to("setMyCommands"))
+    app2 = build_application(settings, request=FakeRequest(fake), rate_limit=False)
+    async with Simulator(app2, fake, via="processor"):
+        scopes = [c.params["scope"]["type"] for c in fake.calls_to("setMyCommands")[before:]]
+    assert scopes and set(scopes) == {"default"}
