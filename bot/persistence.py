@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import delete, select
 from telegram.ext import BasePersistence, PersistenceInput
 
-from storage.engine import SessionFactory, transaction
+from storage.engine import SessionFactory, insert_for, transaction
 from storage.models import PersistedConversation, PersistedData, utcnow
 
 ConversationKey = tuple[int | str, ...]
@@ -66,13 +66,18 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._stored.get((kind, key)) == canonical:
             return
         async with transaction(self._sessions) as session:
-            row = await session.get(PersistedData, (kind, str(key)))
-            if row is None:
-                session.add(PersistedData(kind=kind, key=str(key), data=data))
-            else:
-                row.data = data
-                row.updated_at = utcnow()
-                session.add(row)
+            statement = insert_for(session, PersistedData).values(
+                kind=kind, key=str(key), data=data, updated_at=utcnow()
+            )
+            await session.exec(
+                statement.on_conflict_do_update(
+                    index_elements=["kind", "key"],
+                    set_={
+                        "data": statement.excluded.data,
+                        "updated_at": statement.excluded.updated_at,
+                    },
+                )
+            )
         self._stored[(kind, key)] = canonical
 
     async def _drop(self, kind: str, key: int) -> None:
@@ -109,15 +114,21 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
         async with transaction(self._sessions) as session:
-            row = await session.get(PersistedConversation, (name, _key(key)))
             if new_state is None:
-                if row is not None:
-                    await session.delete(row)
-            elif row is None:
-                session.add(PersistedConversation(name=name, key=_key(key), state=new_state))
-            else:
-                row.state = new_state
-                session.add(row)
+                await session.exec(
+                    delete(PersistedConversation)
+                    .where(PersistedConversation.name == name)  # type: ignore[arg-type]
+                    .where(PersistedConversation.key == _key(key))  # type: ignore[arg-type]
+                )
+                return
+            statement = insert_for(session, PersistedConversation).values(
+                name=name, key=_key(key), state=new_state
+            )
+            await session.exec(
+                statement.on_conflict_do_update(
+                    index_elements=["name", "key"], set_={"state": statement.excluded.state}
+                )
+            )
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         await self._store("user", user_id, data)

@@ -448,9 +448,14 @@ async def _reload(context: KaoheContext, turn: _Turn) -> Sheet:
     return loaded[1] if loaded else turn.sheet
 
 
-async def _next(update: Update, context: KaoheContext, turn: _Turn) -> object:
-    """Go to the next question, or to the summary after the last one."""
-    sheet = await _reload(context, turn)
+async def _next(
+    update: Update, context: KaoheContext, turn: _Turn, *, saved: bool = True
+) -> object:
+    """Go to the next question, or to the summary after the last one.
+
+    After a skip nothing was written, so the sheet loaded for this answer is still the sheet.
+    """
+    sheet = await _reload(context, turn) if saved else turn.sheet
     position = turn.position
     steps = steps_of(sheet, only=position.item if position.change else None)
     index = steps.index(position.spot) + 1
@@ -520,14 +525,15 @@ async def _note(update: Update, context: KaoheContext, turn: _Turn) -> object:
     text = update.effective_message.text or ""
     if _is(context, text, "selfscore.back"):
         return await _back(update, context, turn)
-    if not _is(context, text, "selfscore.skip"):
+    skipped = _is(context, text, "selfscore.skip")
+    if not skipped:
         note = text.strip()
         if len(note) > NOTE_MAX:
             context.set_outcome(update.update_id, "selfscore:refused:too_long")
             return await _ask(update, context, turn.sheet, turn.position, problem="too_long")
         await _save(context, turn, note=note or None)
     context.set_outcome(update.update_id, "selfscore:note")
-    return await _next(update, context, turn)
+    return await _next(update, context, turn, saved=not skipped)
 
 
 async def _evidence(update: Update, context: KaoheContext, turn: _Turn) -> object:
@@ -544,7 +550,7 @@ async def _evidence(update: Update, context: KaoheContext, turn: _Turn) -> objec
         context.set_outcome(update.update_id, "selfscore:refused:file_expected")
         return await _ask(update, context, turn.sheet, turn.position, problem="file_expected")
     context.set_outcome(update.update_id, "selfscore:evidence")
-    return await _next(update, context, turn)
+    return await _next(update, context, turn, saved=bool(message.photo or message.document))
 
 
 async def _wrong_kind(update: Update, context: KaoheContext, turn: _Turn) -> object:

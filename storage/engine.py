@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -158,3 +160,14 @@ async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+def insert_for(session: AsyncSession, model: Any) -> Any:
+    """``INSERT`` into ``model`` for the backend in use, with its ``ON CONFLICT`` clauses.
+
+    Both backends spell upserts the same way (``on_conflict_do_nothing`` / ``_do_update``), but
+    SQLAlchemy keeps them in each dialect's own ``insert``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)

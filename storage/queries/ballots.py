@@ -30,8 +30,6 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from sqlalchemy import and_, case, delete, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.month import is_assessed, open_month, open_period, scheme_of
 from bot.scheme import Scheme
 from bot.scoring import GRADE_ORDER
+from storage.engine import insert_for
 from storage.models import (
     BallotDraft,
     BallotParticipation,
@@ -335,9 +334,7 @@ async def set_draft(
     """
     if grade not in GRADES:
         raise ValueError(f"unknown grade {grade!r}")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(BallotDraft).values(
+    statement = insert_for(session, BallotDraft).values(
         period_id=period_id, rater_id=rater_id, ratee_id=ratee_id, grade=grade
     )
     statement = statement.on_conflict_do_update(

@@ -32,13 +32,13 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import scoring
 from bot.month import category_of, is_assessed, items_of, scheme_of, targets_of
 from bot.scheme import Item
+from storage.engine import insert_for
 from storage.models import (
     Cadre,
     Department,
@@ -182,9 +182,7 @@ async def get_rating(
 
 def _insert_ignoring_conflict(session: AsyncSession, model: Any, values: dict[str, Any]) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` for the backend in use (a race is not an error)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model).values(**values).on_conflict_do_nothing()
+    return insert_for(session, model).values(**values).on_conflict_do_nothing()
 
 
 async def ensure_rating(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.engine import insert_for
 from storage.models import ProcessedUpdate, utcnow
 
 # Telegram keeps undelivered updates for 24 hours; twice that is a safe horizon.
@@ -21,9 +20,8 @@ async def claim_update(*, session: AsyncSession, update_id: int) -> bool:
     ``INSERT ... ON CONFLICT DO NOTHING`` lets the primary key decide a race between two
     deliveries of the same update without failing the transaction.
     """
-    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
     statement = (
-        insert(ProcessedUpdate)
+        insert_for(session, ProcessedUpdate)
         .values(update_id=update_id, at=utcnow())
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
