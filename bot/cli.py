@@ -473,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        texts = Texts()
+        texts = Texts(default_language=exc.language)
         print(
             texts.render_plain(None, "cli/settings_error", problems=exc.problems), file=sys.stderr
         )

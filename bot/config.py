@@ -6,13 +6,16 @@ setting and the fix, before anything connects to Telegram or the database.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage.engine import default_sqlite_url, normalise_database_url
+from storage.engine import UnusableDatabaseUrl, default_sqlite_url, normalise_database_url
 
 
 class Settings(BaseSettings):
@@ -51,14 +54,18 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Shanghai") from exc
+            raise PydanticCustomError(
+                "unknown_timezone",
+                "unknown time zone '{value}', e.g. Asia/Shanghai",
+                {"value": value},
+            ) from exc
         return value
 
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
         if value not in ("zh", "en"):
-            raise ValueError("must be zh or en")
+            raise PydanticCustomError("unknown_language", "must be zh or en", {"value": value})
         return value
 
     @field_validator("log_level")
@@ -66,7 +73,11 @@ class Settings(BaseSettings):
     def _known_level(cls, value: str) -> str:
         value = value.upper()
         if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+            raise PydanticCustomError(
+                "unknown_log_level",
+                "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+                {"value": value},
+            )
         return value
 
     @field_validator("database_url")
@@ -74,7 +85,11 @@ class Settings(BaseSettings):
     def _usable_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        return normalise_database_url(value)
+        try:
+            return normalise_database_url(value)
+        except UnusableDatabaseUrl as exc:
+            # The URL itself is not repeated in the message: it may hold a password.
+            raise PydanticCustomError(exc.kind, str(exc), {"driver": exc.driver or ""}) from exc
 
     @field_validator("webhook_url", "telegram_api_base_url", "telegram_api_file_url")
     @classmethod
@@ -82,7 +97,9 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise PydanticCustomError(
+                "not_http_url", "must start with http:// or https://", {"value": value}
+            )
         return value.rstrip("/")
 
     @property
@@ -95,12 +112,36 @@ class Settings(BaseSettings):
         return self.database_url or default_sqlite_url(self.data_dir)
 
 
-class SettingsError(Exception):
-    """Settings that cannot be used; ``problems`` pairs each setting's name with the reason."""
+@dataclass(frozen=True)
+class Problem:
+    """One unusable setting: its name, what is wrong (pydantic's error type, or one of ours such as
+    ``unknown_timezone``) with the figures the message needs, and pydantic's English message.
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in problems))
+    The CLI says it in the office's language from ``templates/<lang>/cli/settings_error.j2``;
+    the English message is the fallback for a kind the templates do not name.
+    """
+
+    name: str
+    kind: str
+    message: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used, one :class:`Problem` a setting; ``language`` is the
+    office's ``DEFAULT_LANGUAGE`` when that one setting is usable, to say it in."""
+
+    def __init__(self, problems: list[Problem], language: str = "zh") -> None:
+        super().__init__("; ".join(f"{p.name}: {p.message}" for p in problems))
         self.problems = problems
+        self.language = language
+
+
+class _LanguageOnly(BaseSettings):
+    """``DEFAULT_LANGUAGE`` alone, read the same way, for when the other settings are unusable."""
+
+    model_config = Settings.model_config
+    default_language: str = "zh"
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -108,9 +149,18 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = ".".join(str(p) for p in error["loc"]).upper() or "?"
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append((name, message))
-        raise SettingsError(problems) from None
+        problems = [
+            Problem(
+                name=".".join(str(p) for p in error["loc"]).upper() or "?",
+                kind=error["type"],
+                message=error["msg"].removeprefix("Value error, "),
+                values={"input": error.get("input"), **error.get("ctx", {})},
+            )
+            for error in exc.errors()
+        ]
+        env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+        try:
+            language = _LanguageOnly(_env_file=env_file).default_language  # type: ignore[call-arg]
+        except ValidationError:
+            language = "zh"
+        raise SettingsError(problems, language if language in ("zh", "en") else "zh") from None

@@ -35,18 +35,31 @@ _ASYNC_DRIVERS = {
 }
 
 
+class UnusableDatabaseUrl(ValueError):
+    """A ``DATABASE_URL`` kaohe cannot use: ``kind`` is ``not_database_url`` or
+    ``unsupported_database`` (then ``driver`` names what was asked for)."""
+
+    def __init__(self, kind: str, message: str, driver: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.driver = driver
+
+
 def normalise_database_url(url: str) -> str:
-    """Return ``url`` with the async driver this project uses; raise ValueError if unusable."""
+    """Return ``url`` with the async driver this project uses; raise UnusableDatabaseUrl."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ValueError(
-            "not a database URL; use e.g. sqlite:///data/kaohe.db or postgresql://user@host/db"
+        raise UnusableDatabaseUrl(
+            "not_database_url",
+            "not a database URL; use e.g. sqlite:///data/kaohe.db or postgresql://user@host/db",
         ) from exc
     driver = _ASYNC_DRIVERS.get(parsed.drivername)
     if driver is None:
-        raise ValueError(
-            f"unsupported database {parsed.drivername!r}; use sqlite:/// or postgresql://"
+        raise UnusableDatabaseUrl(
+            "unsupported_database",
+            f"unsupported database {parsed.drivername!r}; use sqlite:/// or postgresql://",
+            driver=parsed.drivername,
         )
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 

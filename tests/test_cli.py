@@ -64,18 +64,51 @@ def test_run_without_token_explains_botfather_and_exits_2(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_bad_setting_names_it_and_exits_2(tmp_path: Path) -> None:
-    result = subprocess.run(
+def _check(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "bot", "check"],
         cwd=tmp_path,
-        env=_clean_env(tmp_path, TIMEZONE="Mars/Olympus", DATABASE_URL="mysql://x@y/z"),
+        env=_clean_env(tmp_path, **settings),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_bad_setting_names_it_and_exits_2(tmp_path: Path) -> None:
+    result = _check(
+        tmp_path,
+        TIMEZONE="Mars/Olympus",
+        DATABASE_URL="mysql://clerk:s3cret-pw@db/kaohe",
+        INVITE_TTL_DAYS="0",
+        WEBHOOK_PORT="8443x",
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "配置有误，kaohe 无法启动：",
+        "  - DATABASE_URL：不支持“mysql”数据库，请用 sqlite:/// 或 postgresql://",
+        "  - TIMEZONE：不认识的时区“Mars/Olympus”，请写成例如 Asia/Shanghai",
+        "  - WEBHOOK_PORT：要填整数，现在是“8443x”",
+        "  - INVITE_TTL_DAYS：不能小于 1，现在是 0",
+        "请在 .env 文件（或环境变量）中改正以上设置；每项设置的说明见 .env.example。",
+    ]
+    assert "s3cret-pw" not in result.stderr  # the database URL is not repeated: it holds a password
+
+
+def test_bad_settings_are_explained_in_the_default_language(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DEFAULT_LANGUAGE=en\nLOG_LEVEL=loud\n", encoding="utf-8")
+    result = _check(tmp_path, DATABASE_URL="::::")
     assert result.returncode == 2
-    assert "TIMEZONE" in result.stderr and "DATABASE_URL" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "The settings are not usable, so kaohe cannot start:",
+        "  - DATABASE_URL: is not a database URL; write e.g. sqlite:///data/kaohe.db or"
+        " postgresql://user@host/dbname",
+        "  - LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'loud'",
+        "Fix these in the .env file (or the environment); .env.example explains every setting.",
+    ]
+    # A language the bot does not speak is itself the problem, said in Chinese.
+    result = _check(tmp_path, DEFAULT_LANGUAGE="fr")
+    assert "DEFAULT_LANGUAGE：只能是 zh（中文）或 en（English），现在是“fr”" in result.stderr
 
 
 async def test_roster_import_then_bad_copy_imports_nothing(
