@@ -421,7 +421,9 @@ def _is(context: KaoheContext, text: str | None, key: str) -> bool:
     return any(typed == context.texts.label(language, key).casefold() for language in ("zh", "en"))
 
 
-async def _save(context: KaoheContext, turn: _Turn, **fields: Any) -> bool:
+async def _save(context: KaoheContext, turn: _Turn, **fields: Any) -> _Turn:
+    """Save one answer; the turn goes on with the sheet as it is now (read in the same
+    transaction, so the next question and the summary show what was saved)."""
     cadre = context.cadre
     assert cadre is not None
     target = turn.position.target
@@ -429,7 +431,7 @@ async def _save(context: KaoheContext, turn: _Turn, **fields: Any) -> bool:
     assert answer is not None
     found = turn.sheet.target(target) if target is not None else None
     async with transaction(context.services.sessions) as session:
-        change = await ratings.record_answer(
+        await ratings.record_answer(
             session=session,
             period=turn.period,
             ratee=cadre,
@@ -440,22 +442,15 @@ async def _save(context: KaoheContext, turn: _Turn, **fields: Any) -> bool:
             target_id=target,
             **fields,
         )
-    return change.changed
+        sheet = await ratings.load_sheet(
+            session=session, period=turn.period, ratee=cadre, source=SELF
+        )
+    return _Turn(turn.position, turn.period, sheet)
 
 
-async def _reload(context: KaoheContext, turn: _Turn) -> Sheet:
-    loaded = await _load(context, turn.period.id)
-    return loaded[1] if loaded else turn.sheet
-
-
-async def _next(
-    update: Update, context: KaoheContext, turn: _Turn, *, saved: bool = True
-) -> object:
-    """Go to the next question, or to the summary after the last one.
-
-    After a skip nothing was written, so the sheet loaded for this answer is still the sheet.
-    """
-    sheet = await _reload(context, turn) if saved else turn.sheet
+async def _next(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Go to the next question, or to the summary after the last one."""
+    sheet = turn.sheet
     position = turn.position
     steps = steps_of(sheet, only=position.item if position.change else None)
     index = steps.index(position.spot) + 1
@@ -499,7 +494,7 @@ async def _score(update: Update, context: KaoheContext, turn: _Turn) -> object:
     if figure.problem is not None:
         context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
         return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)
-    await _save(context, turn, score=figure.value)
+    turn = await _save(context, turn, score=figure.value)
     context.set_outcome(update.update_id, "selfscore:score")
     return await _next(update, context, turn)
 
@@ -514,7 +509,7 @@ async def _target(update: Update, context: KaoheContext, turn: _Turn) -> object:
     if figure.problem is not None:
         context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
         return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)
-    await _save(context, turn, actual=figure.value)
+    turn = await _save(context, turn, actual=figure.value)
     context.set_outcome(update.update_id, "selfscore:actual")
     return await _next(update, context, turn)
 
@@ -525,15 +520,14 @@ async def _note(update: Update, context: KaoheContext, turn: _Turn) -> object:
     text = update.effective_message.text or ""
     if _is(context, text, "selfscore.back"):
         return await _back(update, context, turn)
-    skipped = _is(context, text, "selfscore.skip")
-    if not skipped:
+    if not _is(context, text, "selfscore.skip"):
         note = text.strip()
         if len(note) > NOTE_MAX:
             context.set_outcome(update.update_id, "selfscore:refused:too_long")
             return await _ask(update, context, turn.sheet, turn.position, problem="too_long")
-        await _save(context, turn, note=note or None)
+        turn = await _save(context, turn, note=note or None)
     context.set_outcome(update.update_id, "selfscore:note")
-    return await _next(update, context, turn, saved=not skipped)
+    return await _next(update, context, turn)
 
 
 async def _evidence(update: Update, context: KaoheContext, turn: _Turn) -> object:
@@ -541,16 +535,16 @@ async def _evidence(update: Update, context: KaoheContext, turn: _Turn) -> objec
     message = update.effective_message
     assert message is not None
     if message.photo:
-        await _save(context, turn, evidence=(message.photo[-1].file_id, "photo"))
+        turn = await _save(context, turn, evidence=(message.photo[-1].file_id, "photo"))
     elif message.document:
-        await _save(context, turn, evidence=(message.document.file_id, "document"))
+        turn = await _save(context, turn, evidence=(message.document.file_id, "document"))
     elif _is(context, message.text, "selfscore.back"):
         return await _back(update, context, turn)
     elif not _is(context, message.text, "selfscore.skip"):
         context.set_outcome(update.update_id, "selfscore:refused:file_expected")
         return await _ask(update, context, turn.sheet, turn.position, problem="file_expected")
     context.set_outcome(update.update_id, "selfscore:evidence")
-    return await _next(update, context, turn, saved=bool(message.photo or message.document))
+    return await _next(update, context, turn)
 
 
 async def _wrong_kind(update: Update, context: KaoheContext, turn: _Turn) -> object:
