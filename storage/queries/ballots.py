@@ -401,8 +401,9 @@ async def cast(
     )
     if not ballot.colleagues:
         raise BallotRefused(Refusal.NOBODY, period=ballot.period)
-    if not ballot.complete:
-        raise BallotRefused(Refusal.INCOMPLETE, period=ballot.period, missing=ballot.missing)
+    # The participation key is claimed before the drafts are judged: a cast racing this one may
+    # have deleted them after they were read, and that voter must hear "already cast", not
+    # "incomplete". A refusal rolls the savepoint back, so nothing of this attempt stays.
     try:
         async with session.begin_nested():
             session.add(
@@ -410,6 +411,11 @@ async def cast(
                     unit_id=unit_id, period_id=period_id, rater_id=ballot.voter_id, cast_on=today
                 )
             )
+            await session.flush()
+            if not ballot.complete:
+                raise BallotRefused(
+                    Refusal.INCOMPLETE, period=ballot.period, missing=ballot.missing
+                )
     except IntegrityError:
         raise BallotRefused(Refusal.CAST, period=ballot.period) from None
     chosen = or_(
