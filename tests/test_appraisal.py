@@ -704,7 +704,7 @@ async def test_quarter_with_adjustment_and_cap_tie(
     assert "暂定良好，由领导小组评审决定（剩余优秀名额 1 个，同分 2 人）" in out
     assert "优秀 2，良好 10，及格 0，不及格 0（优秀名额上限 3 个）" in out
     code, out = await kaohe("score", "show", "2026-Q1", lang="en")
-    assert "(1 excellent place(s) left for 2 tied cadres)" in out
+    assert "(1 excellent place left for 2 tied cadres)" in out
     assert (await kaohe("score", "recompute", "2026-Q1"))[0] == 0
 
     async with transaction(town.sessions) as session:
