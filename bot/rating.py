@@ -5,7 +5,9 @@ supervise, with inline buttons on one message.
 waiting for the self-score ⏳, to rate ✏️). Every further step edits that same message: a person
 (their submitted self-score per item, with notes and evidence on request), an item (score
 buttons, "same as the self-score", "type a number"; for a quantified item each target's actual
-figure, "same as reported" or typed), and Confirm. There is a Back button at every level.
+figure, "same as reported" or typed), and Confirm. A score leads straight on to the next item
+still to rate, and after the last one back to the person with Confirm. There is a Back button at
+every level.
 
 Callback data (``bot.keyboards``): ``rate:<action>:<period>[:<ratee>[:<item>[:<arg>]]]``, e.g.
 ``rate:s:12:34:duty:90``. Every press is checked again on the server before anything else: the
@@ -295,6 +297,21 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
     return text, keyboards.markup(rows)
 
 
+def _after_scoring(
+    context: KaoheContext, person: _Person, item_key: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Where a score of ``item_key`` leads: the next item still to rate (a head between meetings
+    rates item after item without a detour), else the person with Confirm."""
+    keys = [a.key for a in person.head.answers if a.scorable]
+    if item_key in keys:
+        at = keys.index(item_key)
+        for key in keys[at + 1 :] + keys[:at]:
+            answer = person.head.answer(key)
+            if answer is not None and not answer.complete:
+                return _item_view(context, person, key)
+    return _person_view(context, person)
+
+
 def _item_view(
     context: KaoheContext, person: _Person, item_key: str, *, typing: Pending | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -569,9 +586,13 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
     if press.fields is not None:
         await _save(context, press.period, press.ratee, press.item, press.target, press.fields)
     person = await _person(context, press.period, press.ratee)
-    if press.action in ("p", "s"):
+    if press.action == "p":
         forget_typing(context)
         await _edit(context, chat_id, message_id, _person_view(context, person))
+        return END
+    if press.action == "s":
+        forget_typing(context)
+        await _edit(context, chat_id, message_id, _after_scoring(context, person, press.item))
         return END
     assert press.item is not None
     if press.action in ("i", "ts"):
@@ -761,7 +782,7 @@ async def _take_typed(update: Update, context: KaoheContext) -> object:
     view = (
         _item_view(context, person, pending.item)
         if target is not None
-        else _person_view(context, person)
+        else _after_scoring(context, person, pending.item)
     )
     await _edit(context, pending.chat, pending.message, view)
     return END

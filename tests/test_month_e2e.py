@@ -57,12 +57,14 @@ async def _self_score(user: Any, scores: list[str], texts: Any, *, evidence: boo
 
 
 async def _rate(head: Any, name: str, titles: list[str], score: str, texts: Any) -> None:
-    """/rate → the person → a score for each item → Confirm."""
+    """/rate → the person → the first item → a score for each item (each score leads on to the
+    next item) → Confirm."""
     await head.command("rate")
     mark = texts.label("zh", "rate.mark.todo")
     await head.press(texts.label("zh", "rate.person", mark=mark, name=name))
+    await head.press(texts.label("zh", "rate.item", title=titles[0], score="—"))
     for title in titles:
-        await head.press(texts.label("zh", "rate.item", title=title, score="—"))
+        assert f"{name} · {title}" in head.last().text
         await head.press(score)
     await head.press("✅ 确认提交")
 

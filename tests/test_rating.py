@@ -139,12 +139,12 @@ async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fak
         [L(texts, "rate.back_person", name="王芳")],
     ]
     await head.press("90")
-    assert "您的评分：90.0" in head.last().text  # back on the person
-    await head.press(item(texts, "中心工作"))
+    view = head.last()  # straight on to the next item still to rate
+    assert "王芳 · 中心工作" in view.text and "第 2/3 项" in view.text
     await head.press(L(texts, "rate.same_self", value="90.0"))
-    await head.press(item(texts, "蹲点村党建行政和经济工作"))
+    assert "王芳 · 蹲点村党建行政和经济工作" in head.last().text
     await head.press(L(texts, "rate.back_person", name="王芳"))  # Back without scoring
-    assert "还有 1 项未评" in head.last().text
+    assert "还有 1 项未评" in head.last().text and "您的评分：90.0" in head.last().text
     await head.press(item(texts, "蹲点村党建行政和经济工作"))
     await head.press(L(texts, "rate.type"))
     assert "请在聊天框输入分数" in head.last().text
@@ -258,7 +258,6 @@ async def test_head_may_rate_before_the_self_score_arrives(town: Any, texts: Any
     answer = await head.press_data(forged[0] + ":self")
     assert answer.show_alert and answer.text == texts.render("zh", "rating/no_self_short")
     await head.press("85")
-    await head.press(item(texts, "中心工作"))
     await head.press("80")
     card = head.last()
     assert [L(texts, "rate.confirm", total="84.5")] in card.buttons
@@ -402,7 +401,6 @@ async def test_double_tap_on_confirm_submits_once(town: Any, texts: Any) -> None
     await head.press(person(texts, "todo", "冯超"))
     await head.press(item(texts, "本职工作"))
     await head.press(L(texts, "rate.same_self", value="85.0"))
-    await head.press(item(texts, "中心工作"))
     await head.press("90")
     await head.press(item(texts, "中心工作", "90.0"))
     await head.press(L(texts, "rate.chosen", value="90"))  # the same score again: nothing new
@@ -426,9 +424,9 @@ async def test_change_after_confirm_is_audited(town: Any, texts: Any) -> None:
     head = await town.signup("郑海涛")
     await head.command("rate")
     await head.press(person(texts, "todo", "冯超"))
-    for title, score in (("本职工作", "85"), ("中心工作", "90")):
-        await head.press(item(texts, title))
-        await head.press(score)
+    await head.press(item(texts, "本职工作"))
+    await head.press("85")
+    await head.press("90")  # the score leads on to 中心工作
     await head.press(L(texts, "rate.confirm", total="85.5"))
     await head.press(item(texts, "中心工作", "90.0"))
     await head.press("70")
@@ -456,8 +454,9 @@ async def test_leader_rates_the_heads_they_supervise(town: Any, texts: Any) -> N
     assert "分管的部门负责人：" in board.text and "本部门：" not in board.text
     assert board.labels == [person(texts, "todo", "郑海涛"), person(texts, "wait", "陈静")]
     await mayor.press(person(texts, "todo", "郑海涛"))
+    await mayor.press(item(texts, "本职工作"))
     for title in ("本职工作", "中心工作"):
-        await mayor.press(item(texts, title))
+        assert f"郑海涛 · {title}" in mayor.last().text
         await mayor.press(L(texts, "rate.same_self", value="90.0"))
     await mayor.press(L(texts, "rate.confirm", total="90.0"))
     rating = await head_rating(town, "郑海涛")
@@ -521,7 +520,7 @@ async def test_typed_rating_while_a_self_score_question_is_open(town: Any, texts
     assert own.answer("duty").note == "整理经发办台账"  # type: ignore[union-attr]
     assert (await head_lines(town, "冯超"))["duty"].score == Decimal(77)
 
-    await head.press(item(texts, "中心工作"))  # a new rating figure asked for...
+    # The typed 77 led the rating message on to 中心工作: a new rating figure asked for...
     await head.press(L(texts, "rate.type"))
     await head.command("selfscore")  # ...then the self-score again: that wins
     await head.send(L(texts, "selfscore.skip"))
