@@ -164,7 +164,10 @@ class InputError(ValueError):
 
 
 _FULL_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_SHORT_DATE = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_SHORT_DATE = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_DAY_ONLY = re.compile(r"^(\d{1,2})\s*[日号]?$")
+# Words for a day counted back from today, as people type them (either language).
+_DAYS_AGO = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
@@ -174,20 +177,28 @@ def _normal(text: str) -> str:
 
 
 def parse_day(text: str, *, first: date, last: date, today: date) -> date:
-    """Read a date typed as ``11-03``, ``2026-11-03``, ``11月3日`` ...; check it is allowed.
+    """Read a date typed as ``11-03``, ``2026-11-03``, ``11月3日``, ``3号``, ``昨天`` ...; check
+    it is allowed.
 
     A date without a year takes the year that puts it between ``first`` and ``last`` (a window
-    that runs into January). Raise :class:`InputError` when it is not a date, not a real day,
-    in the future, or outside ``first``..``last``.
+    that runs into January); a day alone takes the window's month. Raise :class:`InputError` when
+    it is not a date, not a real day, in the future, or outside ``first``..``last``.
     """
     value = _normal(text)
     full = _FULL_DATE.match(value)
     short = _SHORT_DATE.match(value)
-    if full:
+    day_only = _DAY_ONLY.match(value)
+    if value.casefold() in _DAYS_AGO:
+        day = today - timedelta(days=_DAYS_AGO[value.casefold()])
+        candidates = [(day.year, day.month, day.day)]
+    elif full:
         candidates = [(int(full[1]), int(full[2]), int(full[3]))]
     elif short:
         years = sorted({first.year, last.year})
         candidates = [(year, int(short[1]), int(short[2])) for year in years]
+    elif day_only:
+        months = sorted({(first.year, first.month), (last.year, last.month)})
+        candidates = [(year, month, int(day_only[1])) for year, month in months]
     else:
         raise InputError("not_a_date")
     days = []
@@ -198,6 +209,9 @@ def parse_day(text: str, *, first: date, last: date, today: date) -> date:
             continue
     if not days:
         raise InputError("no_such_date")
+    allowed = [d for d in days if first <= d <= last and d <= today]
+    if allowed:
+        return max(allowed)  # "3号" late in a window that runs into January: the latest 3rd
     chosen = next((d for d in days if first <= d <= last), days[0])
     if chosen > today:
         raise InputError("future", day=chosen)

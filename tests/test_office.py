@@ -12,9 +12,11 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 from bot.app import build_application
+from bot.office import InputError, parse_day
 from storage.engine import transaction
 from storage.models import (
     BallotParticipation,
@@ -77,6 +79,58 @@ async def _to_date_step(clerk: SimUser, texts: Any) -> int:
     assert message.message_id == flow.message_id and message.edit_count == 3
     assert "第 4/6 步：日期" in message.text and "事项：迟到（扣 2 分）" in message.text
     return flow.message_id
+
+
+# --- dates as people type them --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("11-03", date(2026, 11, 3)),
+        ("2026-11-03", date(2026, 11, 3)),
+        ("２０２６／１１／０３", date(2026, 11, 3)),  # a Chinese keyboard's full-width digits
+        ("11月3日", date(2026, 11, 3)),
+        ("11月3号", date(2026, 11, 3)),
+        ("3号", date(2026, 11, 3)),
+        ("3", date(2026, 11, 3)),
+        ("今天", date(2026, 11, 26)),
+        ("昨天", date(2026, 11, 25)),
+        ("前天", date(2026, 11, 24)),
+        (" Yesterday ", date(2026, 11, 25)),
+    ],
+)
+def test_dates_typed_the_ways_people_type_them(typed: str, expected: date) -> None:
+    window = {"first": date(2026, 11, 1), "last": date(2026, 11, 30), "today": date(2026, 11, 26)}
+    assert parse_day(typed, **window) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("上周三", "not_a_date"),
+        ("11", None),  # the 11th: fine
+        ("31", "no_such_date"),  # November has 30 days
+        ("27", "future"),
+        ("10-31", "out_of_range"),
+        ("明天", "not_a_date"),
+    ],
+)
+def test_dates_refused_with_their_reason(typed: str, error: str | None) -> None:
+    window = {"first": date(2026, 11, 1), "last": date(2026, 11, 30), "today": date(2026, 11, 26)}
+    if error is None:
+        assert parse_day(typed, **window) == date(2026, 11, 11)
+        return
+    with pytest.raises(InputError) as refused:
+        parse_day(typed, **window)
+    assert refused.value.key == error
+
+
+def test_a_day_alone_in_a_window_into_january_takes_the_right_month() -> None:
+    # The December window runs to 5 January: "3" is 3 January, "28" is 28 December.
+    window = {"first": date(2026, 12, 1), "last": date(2027, 1, 5), "today": date(2027, 1, 5)}
+    assert parse_day("3", **window) == date(2027, 1, 3)
+    assert parse_day("28", **window) == date(2026, 12, 28)
 
 
 # --- /discipline ----------------------------------------------------------------------------------
@@ -700,7 +754,7 @@ async def test_cancel_leaves_the_office_record_asked_last(town: Any, texts: Any)
     assert "第 1/2 项：本职工作" in clerk.last().text
     await _to_date_step(clerk, texts)  # the record's date is asked after the self-score's score
     await clerk.send("88")
-    assert "⚠️ 看不懂这个日期" in clerk.last().text  # the date it was asked, refused
+    assert "⚠️ 没有这一天" in clerk.last().text  # the date it was asked, refused
     assert await lines(town, "周晓燕") == {}
     await clerk.command("cancel")
     assert "已退出机关制度登记" in clerk.last().text
