@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.texts import LANGUAGES
 from storage.engine import UnusableDatabaseUrl, default_sqlite_url, normalise_database_url
 
 
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        if value not in ("zh", "en"):
+        if value not in LANGUAGES:
             raise PydanticCustomError("unknown_language", "must be zh or en", {"value": value})
         return value
 
@@ -163,4 +164,4 @@ def load_settings(**overrides: object) -> Settings:
             language = _LanguageOnly(_env_file=env_file).default_language  # type: ignore[call-arg]
         except ValidationError:
             language = "zh"
-        raise SettingsError(problems, language if language in ("zh", "en") else "zh") from None
+        raise SettingsError(problems, language if language in LANGUAGES else "zh") from None

@@ -188,8 +188,9 @@ def parse_day(text: str, *, first: date, last: date, today: date) -> date:
     full = _FULL_DATE.match(value)
     short = _SHORT_DATE.match(value)
     day_only = _DAY_ONLY.match(value)
-    if value.casefold() in _DAYS_AGO:
-        day = today - timedelta(days=_DAYS_AGO[value.casefold()])
+    ago = _DAYS_AGO.get(value.casefold())
+    if ago is not None:
+        day = today - timedelta(days=ago)
         candidates = [(day.year, day.month, day.day)]
     elif full:
         candidates = [(int(full[1]), int(full[2]), int(full[3]))]
@@ -326,15 +327,15 @@ class Draft:
         )
 
 
-def _asking(context: KaoheContext) -> bool:
-    """Whether the flow under way waits for typed text (a date, a note, an amount, a reason)."""
+def _typed_draft(context: KaoheContext) -> Draft | None:
+    """The flow under way if it waits for typed text (a date, a note, an amount, a reason)."""
     draft = Draft.load(context)
-    return draft is not None and draft.step in TYPED
+    return draft if draft is not None and draft.step in TYPED else None
 
 
 # A typed message answers the flow's step unless another conversation put its question more
 # recently (see bot.conversations).
-QUESTIONS = TypedQuestions(CONVERSATION, is_open=_asking)
+QUESTIONS = TypedQuestions(CONVERSATION, is_open=lambda context: _typed_draft(context) is not None)
 
 
 def _drop(context: KaoheContext) -> Draft | None:
@@ -840,8 +841,8 @@ async def _typed(update: Update, context: KaoheContext, text: str) -> object:
     """Take the typed answer of the current step: a date, a note, an amount or a reason."""
     message = update.effective_message
     assert message is not None
-    draft = Draft.load(context)
-    if draft is None or draft.step not in TYPED:
+    draft = _typed_draft(context)
+    if draft is None:
         context.set_outcome(update.update_id, "unknown")
         await message.reply_text(context.render("basics/unknown"))
         return END
@@ -875,8 +876,8 @@ async def _typed(update: Update, context: KaoheContext, text: str) -> object:
 
 async def _not_text(update: Update, context: KaoheContext) -> object:
     """Refuse a sticker, photo or file where typed text is expected; ask the same question."""
-    draft = Draft.load(context)
-    if draft is None or draft.step not in TYPED:
+    draft = _typed_draft(context)
+    if draft is None:
         return END
     context.set_outcome(update.update_id, "office:bad_input:text_only")
     return await _show(update, context, draft, error=InputError("text_only"))

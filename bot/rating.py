@@ -586,13 +586,14 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
     if press.fields is not None:
         await _save(context, press.period, press.ratee, press.item, press.target, press.fields)
     person = await _person(context, press.period, press.ratee)
-    if press.action == "p":
+    if press.action in ("p", "s"):
         forget_typing(context)
-        await _edit(context, chat_id, message_id, _person_view(context, person))
-        return END
-    if press.action == "s":
-        forget_typing(context)
-        await _edit(context, chat_id, message_id, _after_scoring(context, person, press.item))
+        view = (
+            _person_view(context, person)
+            if press.action == "p"
+            else _after_scoring(context, person, press.item)
+        )
+        await _edit(context, chat_id, message_id, view)
         return END
     assert press.item is not None
     if press.action in ("i", "ts"):
@@ -723,7 +724,9 @@ async def _send_evidence(
 # --- the typed figure -------------------------------------------------------------------------
 
 
-async def _take_typed(update: Update, context: KaoheContext) -> object:
+@QUESTIONS.answers
+@require(*RATERS)
+async def typed_msg(update: Update, context: KaoheContext) -> object:
     """Take the figure the rater was asked to type; on bad input say why and ask again."""
     message = update.effective_message
     assert message is not None
@@ -786,13 +789,6 @@ async def _take_typed(update: Update, context: KaoheContext) -> object:
     )
     await _edit(context, pending.chat, pending.message, view)
     return END
-
-
-@QUESTIONS.answers
-@require(*RATERS)
-async def typed_msg(update: Update, context: KaoheContext) -> object:
-    """Take a typed score or actual figure."""
-    return await _take_typed(update, context)
 
 
 async def _leave(update: Update, context: KaoheContext) -> None:
