@@ -38,10 +38,13 @@ from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.month import assessed_cadres  # noqa: E402
-from bot.scheme import default_scheme  # noqa: E402
-from bot.scoring import GRADE_ORDER  # noqa: E402
+from bot.appraisal.month import assessed_cadres  # noqa: E402
+from bot.core.config import Settings  # noqa: E402
+from bot.emulator.request import FakeRequest  # noqa: E402
+from bot.emulator.simulator import Simulator, _text_content  # noqa: E402
+from bot.emulator.telegram import BOT_TOKEN, FakeTelegram  # noqa: E402
+from bot.rules.scheme import default_scheme  # noqa: E402
+from bot.rules.scoring import GRADE_ORDER  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.engine import create_engine, make_session_factory, transaction  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -54,9 +57,6 @@ from storage.models import (  # noqa: E402
     utcnow,
 )
 from storage.queries.results import create_tallies  # noqa: E402
-from tests.harness.request import FakeRequest  # noqa: E402
-from tests.harness.simulator import Simulator, _text_content  # noqa: E402
-from tests.harness.telegram_state import BOT_TOKEN, FakeTelegram  # noqa: E402
 
 USER_ID_BASE = 10_000_000
 CONCURRENCY = 64

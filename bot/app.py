@@ -11,7 +11,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import (
+from bot.chat import (
     access,
     ballot,
     basics,
@@ -23,12 +23,12 @@ from bot import (
     selfscore,
     signup,
 )
-from bot.config import Settings
-from bot.context import KaoheApplication, KaoheContext, Services
-from bot.menus import keep_menu, set_default_menus
-from bot.persistence import DatabasePersistence
-from bot.processor import PerUserUpdateProcessor
-from bot.texts import Texts
+from bot.chat.context import KaoheApplication, KaoheContext, Services
+from bot.chat.menus import keep_menu, set_default_menus
+from bot.chat.persistence import DatabasePersistence
+from bot.chat.processor import PerUserUpdateProcessor
+from bot.core.config import Settings
+from bot.core.texts import Texts
 from storage.engine import create_engine, make_session_factory, transaction
 from storage.queries.roster import ensure_unit, list_cadres
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # Every capability module exposes handlers(); the order is the order of matching in group 0.
 # The conversations (office, selfscore, rating) come before basics, whose catch-all answers
 # "not understood"; among them the order does not matter, as a typed message goes to the
-# question put most recently (bot.conversations.TypedQuestions).
+# question put most recently (bot.chat.conversations.TypedQuestions).
 CAPABILITIES = (signup, office, selfscore, rating, basics, invites, leadership, ballot, myscore)
 
 

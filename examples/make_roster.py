@@ -6,7 +6,7 @@ four offices of three people each (a head and two staff); the leaders sit in the
 department, 领导班子, and are not assessed as cadres. One 党政办 clerk runs the office role, and
 two cadres are stationed in villages. All names and numbers are made up.
 
-The files are written with :func:`bot.roster_file.write_roster`, so the example always matches
+The files are written with :func:`bot.sheets.roster.write_roster`, so the example always matches
 what the reader accepts. Run from the project root: ``python examples/make_roster.py``.
 """
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout, without installing
     sys.path.insert(0, str(ROOT))
 
-from bot.roster_file import RosterRow, write_roster  # noqa: E402
+from bot.sheets.roster import RosterRow, write_roster  # noqa: E402
 from storage.models import Role  # noqa: E402
 
 CADRE, HEAD, LEADER, OFFICE = Role.CADRE, Role.HEAD, Role.LEADER, Role.OFFICE

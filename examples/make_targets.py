@@ -6,7 +6,7 @@ have no targets). Each cadre has own-duty targets with a figure and a unit, whos
 target each (judged: no figure); and the two village-stationed cadres (王芳, 褚文斌) have village
 targets too. All names and figures are made up.
 
-The file is written with :func:`bot.targets_file.write_targets`, so the example always matches
+The file is written with :func:`bot.sheets.targets.write_targets`, so the example always matches
 what the reader accepts. Run from the project root: ``python examples/make_targets.py``.
 """
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout, without installing
     sys.path.insert(0, str(ROOT))
 
-from bot.targets_file import TargetRow, write_targets  # noqa: E402
+from bot.sheets.targets import TargetRow, write_targets  # noqa: E402
 
 DUTY, CENTRAL, VILLAGE = "本职工作", "中心工作", "蹲点村党建行政和经济工作"
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
+from bot.core.config import Settings
 from storage import migrate
 from storage.engine import create_engine, make_session_factory
 
@@ -189,14 +189,14 @@ def repo_root() -> Iterator[Path]:
 
 @pytest.fixture
 def fake() -> Any:
-    from tests.harness.telegram_state import FakeTelegram
+    from bot.emulator.telegram import FakeTelegram
 
     return FakeTelegram()
 
 
 @pytest.fixture
 def texts() -> Any:
-    from bot.texts import Texts
+    from bot.core.texts import Texts
 
     return Texts()
 
@@ -205,7 +205,7 @@ def texts() -> Any:
 async def app(settings: Settings, fake: Any) -> Any:
     """The Application exactly as ``kaohe run`` builds it, talking to the fake Telegram."""
     from bot.app import build_application
-    from tests.harness.request import FakeRequest
+    from bot.emulator.request import FakeRequest
 
     return build_application(settings, request=FakeRequest(fake), rate_limit=False)
 
@@ -217,7 +217,7 @@ async def sim(app: Any, fake: Any) -> AsyncIterator[Any]:
     Updates go through the application's update processor, the path polling takes, so the
     per-person ordering and the write-through persistence run as in production.
     """
-    from tests.harness.simulator import Simulator
+    from bot.emulator.simulator import Simulator
 
     async with Simulator(app, fake, via="processor") as simulator:
         yield simulator

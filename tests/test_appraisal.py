@@ -19,12 +19,12 @@ import pytest
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import appraisal
-from bot.appraisal import Outcome
-from bot.cli import main
-from bot.roster_file import read_roster
-from bot.scheme import DEFAULT_SCHEME_PATH, default_scheme, load_scheme
-from bot.targets_file import TargetRow
+from bot.appraisal import periods as appraisal
+from bot.appraisal.periods import Outcome
+from bot.cli.main import main
+from bot.rules.scheme import DEFAULT_SCHEME_PATH, default_scheme, load_scheme
+from bot.sheets.roster import read_roster
+from bot.sheets.targets import TargetRow
 from storage.engine import SessionFactory, transaction
 from storage.models import (
     AuditLog,

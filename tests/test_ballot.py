@@ -16,9 +16,11 @@ from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.month import scheme_of
-from bot.scheme import DEFAULT_SCHEME_PATH, parse_scheme
-from bot.scoring import democratic_score
+from bot.appraisal.month import scheme_of
+from bot.emulator.request import FakeRequest
+from bot.emulator.simulator import SimMessage, Simulator, SimUser
+from bot.rules.scheme import DEFAULT_SCHEME_PATH, parse_scheme
+from bot.rules.scoring import democratic_score
 from storage.engine import transaction
 from storage.models import (
     AuditLog,
@@ -31,8 +33,6 @@ from storage.models import (
     utcnow,
 )
 from storage.queries import ballots
-from tests.harness.request import FakeRequest
-from tests.harness.simulator import SimMessage, Simulator, SimUser
 
 GRADES = ("excellent", "good", "pass", "fail")
 ZH = {"excellent": "优秀", "good": "良好", "pass": "及格", "fail": "不及格"}

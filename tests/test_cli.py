@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.cli import main
+from bot.cli.main import main
 from storage.engine import create_engine, make_session_factory
 from storage.models import Cadre
 from tests.conftest import TEST_TOKEN
@@ -187,9 +187,9 @@ async def test_db_backup_is_a_consistent_copy(
 
 async def test_kaohe_run_answers_through_a_bot_api_server(clerk_env: str, tmp_path: Path) -> None:
     """`kaohe run` as its own process, pointed at a Bot API-compatible server by URL."""
-    from tests.harness.http_server import serve
-    from tests.harness.simulator import Simulator
-    from tests.harness.telegram_state import FakeTelegram
+    from bot.emulator.server import serve
+    from bot.emulator.simulator import Simulator
+    from bot.emulator.telegram import FakeTelegram
 
     await asyncio.to_thread(main, ["roster", "import", str(ROOT / "examples" / "roster.xlsx")])
     fake = FakeTelegram()
@@ -266,11 +266,11 @@ async def test_kaohe_run_in_webhook_mode(clerk_env: str, tmp_path: Path) -> None
 
     import httpx
 
-    from bot.cli import webhook_secret
-    from bot.config import Settings
-    from tests.harness.http_server import serve
-    from tests.harness.simulator import Simulator, _text_content
-    from tests.harness.telegram_state import FakeTelegram
+    from bot.cli.main import webhook_secret
+    from bot.core.config import Settings
+    from bot.emulator.server import serve
+    from bot.emulator.simulator import Simulator, _text_content
+    from bot.emulator.telegram import FakeTelegram
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

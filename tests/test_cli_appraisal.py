@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import text
 
-from bot.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from storage.engine import create_engine
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,10 +41,10 @@ from telegram.ext import (
     filters,
 )
 
-from tests.harness.http_server import serve
-from tests.harness.request import FakeRequest
-from tests.harness.simulator import Simulator
-from tests.harness.telegram_state import (
+from bot.emulator.request import FakeRequest
+from bot.emulator.server import serve
+from bot.emulator.simulator import Simulator
+from bot.emulator.telegram import (
     BOT_TOKEN,
     BOT_USERNAME,
     FakeTelegram,

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import func, select
 
-from bot import appraisal
-from bot.month import items_of, scheme_of
+from bot.appraisal import periods as appraisal
+from bot.appraisal.month import items_of, scheme_of
 from storage.engine import transaction
 from storage.models import (
     AuditLog,

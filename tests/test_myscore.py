@@ -1,7 +1,7 @@
 """/myscore end to end: the month so far, and stored results explained, in Chinese and English.
 
 Results are written here as the scoring service writes them (breakdowns from ``as_dict()`` of
-:mod:`bot.scoring`), straight into the database; every test runs on SQLite and PostgreSQL.
+:mod:`bot.rules.scoring`), straight into the database; every test runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot import scoring
-from bot.scheme import default_scheme
+from bot.rules import scoring
+from bot.rules.scheme import default_scheme
 from storage.engine import transaction
 from storage.models import (
     BallotParticipation,

@@ -16,7 +16,9 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.office import InputError, parse_day
+from bot.chat.office import InputError, parse_day
+from bot.emulator.request import FakeRequest
+from bot.emulator.simulator import Simulator, SimUser
 from storage.engine import transaction
 from storage.models import (
     BallotParticipation,
@@ -30,8 +32,6 @@ from storage.models import (
     utcnow,
 )
 from tests.harness.appraisal import audits, rating_lines
-from tests.harness.request import FakeRequest
-from tests.harness.simulator import Simulator, SimUser
 
 ZONE = ZoneInfo("Asia/Shanghai")
 lines = partial(rating_lines, source="self")
@@ -209,7 +209,7 @@ async def test_discipline_record_end_to_end(town: Any, texts: Any) -> None:
 
 
 async def test_deduction_comes_from_the_frozen_scheme(town: Any, texts: Any) -> None:
-    from bot.scheme import default_scheme
+    from bot.rules.scheme import default_scheme
 
     clerk = await town.signup("周晓燕")
     today = _today()

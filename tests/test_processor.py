@@ -11,12 +11,12 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.config import Settings
+from bot.core.config import Settings
+from bot.emulator.request import FakeRequest
+from bot.emulator.simulator import Simulator, _text_content
+from bot.emulator.telegram import FakeTelegram
 from storage.models import Cadre
 from tests.conftest import TEST_TOKEN
-from tests.harness.request import FakeRequest
-from tests.harness.simulator import Simulator, _text_content
-from tests.harness.telegram_state import FakeTelegram
 
 
 class InFlight(FakeRequest):
@@ -97,7 +97,7 @@ async def test_a_burst_of_signups_never_locks_the_database(town: Any) -> None:
 async def test_log_line_per_update_and_no_token(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.logs import RedactSecrets
+    from bot.core.logs import RedactSecrets
 
     fake = FakeTelegram()
     app = build_application(settings, request=FakeRequest(fake), rate_limit=False)
@@ -131,7 +131,7 @@ async def test_person_data_is_written_through(town: Any) -> None:
 def test_debug_logging_keeps_telegram_requests_out() -> None:
     """At LOG_LEVEL=DEBUG the bot's own loggers debug, but python-telegram-bot's request logs
     (which would carry ballots) stay at INFO."""
-    from bot.logs import setup_logging
+    from bot.core.logs import setup_logging
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.emulator.telegram import html_to_text
 from storage.engine import transaction
 from storage.models import Cadre, Period, PeriodState, Role
 from storage.queries import ratings
@@ -22,7 +23,6 @@ from tests.harness.appraisal import (
     rating_lines,
     rating_of,
 )
-from tests.harness.telegram_state import html_to_text
 
 head_rating = partial(rating_of, source="head")
 head_lines = partial(rating_lines, source="head")
@@ -87,7 +87,7 @@ async def submit_self(
 
 
 async def _targets(session: Any, cadre: Cadre) -> list[Any]:
-    from bot.month import targets_of
+    from bot.appraisal.month import targets_of
 
     return await targets_of(session=session, cadre_id=cadre.id, year=2026)
 

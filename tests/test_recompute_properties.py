@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot import appraisal
-from bot.scheme import default_scheme
-from bot.scoring import GRADE_ORDER
+from bot.appraisal import periods as appraisal
+from bot.rules.scheme import default_scheme
+from bot.rules.scoring import GRADE_ORDER
 from storage.engine import create_engine, make_session_factory, transaction
 from storage.models import (
     BallotTally,

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.roster_file import RosterFileError, RosterRow, read_roster, write_roster
-from bot.texts import Texts
+from bot.core.texts import Texts
+from bot.sheets.roster import RosterFileError, RosterRow, read_roster, write_roster
 from storage.engine import create_engine, make_session_factory
 from storage.models import AuditLog, Cadre, Role, Unit
 from storage.queries.roster import (

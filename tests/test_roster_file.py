@@ -1,7 +1,7 @@
 """The roster file: what the office clerk's Excel sheet may look like, and what is refused and why.
 
-Messages are checked through the one renderer (``bot.texts.Texts``), for the phrases that must be
-there: the row as Excel numbers it, the column, and the value at fault.
+Messages are checked through the one renderer (``bot.core.texts.Texts``), for the phrases that
+must be there: the row as Excel numbers it, the column, and the value at fault.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from bot.roster_file import (
+from bot.core.texts import Texts
+from bot.sheets.roster import (
     InviteSheetRow,
     RosterFileError,
     RosterIssue,
@@ -26,7 +27,6 @@ from bot.roster_file import (
     write_invite_sheet,
     write_roster,
 )
-from bot.texts import Texts
 from storage.models import Role
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -537,7 +537,7 @@ def test_invite_sheet_in_english(tmp_path: Path) -> None:
 
 
 def _invite_headers(language: str) -> list[str]:
-    from bot.texts import Texts
+    from bot.core.texts import Texts
 
     keys = ("name", "department", "code", "link", "expires")
     return [Texts().label(language, f"sheet.invite_{key}") for key in keys]

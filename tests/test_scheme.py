@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import scoring as sc
-from bot.scheme import (
+from bot.rules import scoring as sc
+from bot.rules.scheme import (
     DEFAULT_SCHEME_PATH,
     Scheme,
     SchemeError,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot import scoring as sc
-from bot.scheme import Scheme, default_scheme
+from bot.rules import scoring as sc
+from bot.rules.scheme import Scheme, default_scheme
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_Q1 = ROOT / "tests" / "data" / "seed_q1.json"
@@ -533,7 +533,7 @@ DASH = "—"
 
 @dataclass(frozen=True)
 class SeedCadre:
-    """One cadre of tests/data/seed_q1.json, computed through bot.scoring."""
+    """One cadre of tests/data/seed_q1.json, computed through bot.rules.scoring."""
 
     id: str
     category: str

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot import keyboards
+from bot.chat import keyboards
+from bot.emulator.telegram import html_to_text
 from storage.models import (
     Period,
     PeriodKind,
@@ -28,7 +29,6 @@ from tests.harness.appraisal import (
     rating_lines,
     rating_of,
 )
-from tests.harness.telegram_state import html_to_text
 
 self_rating = partial(rating_of, source="self")
 lines = partial(rating_lines, source="self")
@@ -422,8 +422,8 @@ async def test_restart_in_the_middle_resumes_at_the_same_step(
     town: Any, texts: Any, settings: Any, fake: Any
 ) -> None:
     from bot.app import build_application
-    from tests.harness.request import FakeRequest
-    from tests.harness.simulator import Simulator
+    from bot.emulator.request import FakeRequest
+    from bot.emulator.simulator import Simulator
 
     await town.open_month(2026, 11)
     wang = await town.signup("王芳")

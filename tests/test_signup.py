@@ -9,9 +9,9 @@ import openpyxl
 from sqlmodel import select
 
 from bot.app import build_application
+from bot.emulator.request import FakeRequest
+from bot.emulator.simulator import Simulator
 from storage.models import AuditLog, Cadre, InviteCode, ProcessedUpdate, SignupFailure
-from tests.harness.request import FakeRequest
-from tests.harness.simulator import Simulator
 
 
 async def _rows(town: Any, model: Any) -> list[Any]:
@@ -193,7 +193,7 @@ async def test_inactive_person_is_refused(town: Any, example_roster: Any) -> Non
 
 
 def _plain(html: str) -> str:
-    from tests.harness.telegram_state import html_to_text
+    from bot.emulator.telegram import html_to_text
 
     return html_to_text(html).strip()
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel, select
 
 import storage.models  # noqa: F401
-from bot.persistence import DatabasePersistence
+from bot.chat.persistence import DatabasePersistence
 from storage import migrate
 from storage.models import PersistedData
 

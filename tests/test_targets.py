@@ -11,16 +11,16 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import col, func, select
 
-from bot.roster_file import RosterIssue, read_roster
-from bot.scheme import DEFAULT_SCHEME_PATH, default_scheme, parse_scheme
-from bot.targets_file import (
+from bot.core.texts import Texts
+from bot.rules.scheme import DEFAULT_SCHEME_PATH, default_scheme, parse_scheme
+from bot.sheets.roster import RosterIssue, read_roster
+from bot.sheets.targets import (
     TargetFileError,
     TargetRow,
     read_targets,
     resolve_targets,
     write_targets,
 )
-from bot.texts import Texts
 from storage.engine import SessionFactory, transaction
 from storage.models import AuditLog, Period, Rating, RatingLine, Target
 from storage.queries.roster import ensure_unit, import_roster, list_cadres

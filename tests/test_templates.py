@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.texts import LANGUAGES, Texts
+from bot.core.texts import LANGUAGES, Texts
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 

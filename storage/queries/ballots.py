@@ -34,9 +34,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.month import is_assessed, open_month, open_period, scheme_of
-from bot.scheme import Scheme
-from bot.scoring import GRADE_ORDER
+from bot.appraisal.month import is_assessed, open_month, open_period, scheme_of
+from bot.rules.scheme import Scheme
+from bot.rules.scoring import GRADE_ORDER
 from storage.engine import insert_for
 from storage.models import (
     BallotDraft,
@@ -239,7 +239,7 @@ async def participation(*, session: AsyncSession, period_id: int) -> set[int]:
 
 
 async def tallies(*, session: AsyncSession, period_id: int) -> dict[int, dict[str, int]]:
-    """Per ratee, grade key -> count: what :func:`bot.scoring.democratic_score` takes."""
+    """Per ratee, grade key -> count: what :func:`bot.rules.scoring.democratic_score` takes."""
     statement = select(BallotTally).where(BallotTally.period_id == period_id)
     result: dict[int, dict[str, int]] = {}
     for row in (await session.exec(statement)).all():

@@ -2,7 +2,7 @@
 
 A self-score and a head's rating are the same shape (:class:`~storage.models.Rating` with
 :class:`~storage.models.RatingLine` rows), told apart by ``source``. The line layout is the one the
-month's scoring engine (:mod:`bot.appraisal`) reads:
+month's scoring engine (:mod:`bot.appraisal.periods`) reads:
 
 * a judged item: one line keyed by the item (``duty``) carrying ``score``;
 * a quantified item: one line per target (``duty.T1``, ``target_id`` set) carrying ``actual``;
@@ -35,9 +35,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import scoring
-from bot.month import category_of, is_assessed, items_of, scheme_of, targets_of
-from bot.scheme import Item
+from bot.appraisal.month import category_of, is_assessed, items_of, scheme_of, targets_of
+from bot.rules import scoring
+from bot.rules.scheme import Item
 from storage.engine import insert_for
 from storage.models import (
     Cadre,
@@ -475,7 +475,7 @@ def build_sheet(
     weights: Mapping[str, Decimal],
     targets: Iterable[Target],
 ) -> Sheet:
-    """Lay the lines out over the items and score what is complete, with :mod:`bot.scoring`.
+    """Lay the lines out over the items and score what is complete, with :mod:`bot.rules.scoring`.
 
     The same rules as the month's scoring engine: a judged item is its line's score; a quantified
     item the points-weighted mean of its targets' min(actual / target, 1) × 100.
@@ -538,8 +538,8 @@ def build_sheet(
 def _in_file_order(period: Period, category: str, items: Sequence[Item]) -> tuple[Item, ...]:
     """The items in the order of the scheme file, as frozen with the period (本职工作 first).
 
-    ``bot.month.scheme_of`` rebuilds the scheme from JSON with sorted keys, which loses that
-    order; the period's own JSON keeps it.
+    ``bot.appraisal.month.scheme_of`` rebuilds the scheme from JSON with sorted keys, which
+    loses that order; the period's own JSON keeps it.
     """
     raw = ((period.scheme or {}).get("items") or {}).get(category) or {}
     order = {key: index for index, key in enumerate(raw)}

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.roster_file import RosterError, RosterIssue, RosterRow, normalise_name, validate_rows
+from bot.sheets.roster import RosterError, RosterIssue, RosterRow, normalise_name, validate_rows
 from storage.models import (
     AuditLog,
     Cadre,
@@ -307,7 +307,7 @@ async def import_roster(
     """Make the unit's roster match ``rows``; flush, audit, but leave the commit to the caller.
 
     People are matched by name and department. Everything is validated before the first write
-    (raising :class:`RosterImportError` or :class:`~bot.roster_file.RosterError` with every
+    (raising :class:`RosterImportError` or :class:`~bot.sheets.roster.RosterError` with every
     problem), so a bad row never leaves half an import behind. People missing from ``rows`` are
     deactivated only with ``prune``: a partial sheet must not silently remove anyone.
     """

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.scheme import Scheme
+from bot.rules.scheme import Scheme
 from storage.models import Period, SchemeVersion
 
 __all__ = [

@@ -17,9 +17,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.roster_file import RosterError, RosterIssue
-from bot.scheme import Scheme
-from bot.targets_file import ResolvedTarget, TargetRow, resolve_targets
+from bot.rules.scheme import Scheme
+from bot.sheets.roster import RosterError, RosterIssue
+from bot.sheets.targets import ResolvedTarget, TargetRow, resolve_targets
 from storage.models import Cadre, RatingLine, Role, Target
 from storage.queries import audit
 from storage.queries.roster import departments, list_cadres

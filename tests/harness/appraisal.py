@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.scheme import DEFAULT_SCHEME_PATH, parse_scheme
+from bot.rules.scheme import DEFAULT_SCHEME_PATH, parse_scheme
 from storage.models import AuditLog, Period, PeriodState, Rating, RatingLine, Target
 
 SUBMIT = "✅ 提交"

@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.roster_file import read_roster
+from bot.emulator.simulator import Simulator, SimUser
+from bot.sheets.roster import read_roster
 from storage.engine import transaction
 from storage.models import Cadre, Period, PeriodKind, PeriodState, utcnow
 from storage.queries.invites import issue_code
 from storage.queries.results import create_tallies
 from storage.queries.roster import import_roster
-from tests.harness.simulator import Simulator, SimUser
 
 
 @dataclass
@@ -85,9 +85,9 @@ class Town:
         ballot tallies are created at zero for every assessed cadre by the function opening
         uses (``storage.queries.results.create_tallies``).
         """
-        from bot.month import assessed_cadres
-        from bot.scheme import default_scheme
-        from bot.scoring import GRADE_ORDER
+        from bot.appraisal.month import assessed_cadres
+        from bot.rules.scheme import default_scheme
+        from bot.rules.scoring import GRADE_ORDER
 
         scheme = scheme or default_scheme()
         now = utcnow()

@@ -1,0 +1,379 @@
+"""The secret democratic evaluation (民主测评): ``/vote`` and the ballot's buttons.
+
+``/vote`` shows the whole ballot in one message: a row per colleague (name and the four grades,
+the chosen one marked), ten colleagues a page, a progress line and Submit. Every press edits that
+same message. Submit asks for a confirmation ("you cannot change it afterwards"); confirming
+casts the ballot in one transaction (:func:`storage.queries.ballots.cast`) and the message is
+replaced by a receipt that shows no grade.
+
+Callback data (family ``vote``); the log line shows only ``vote:<action>``, never who or which
+grade:
+
+=====================================  ==========================================================
+``vote:set:<period>:<ratee>:<grade>``  give ``ratee`` that grade (a draft, the voter's own)
+``vote:pg:<period>:<page>``            show a page of the ballot (also "back" from the confirmation)
+``vote:who:<period>:<ratee>``          the name button: say the colleague's grade so far
+``vote:sub:<period>``                  Submit: the confirmation step, or what is still missing
+``vote:ok:<period>``                   confirm: cast the ballot
+=====================================  ==========================================================
+
+Nothing is kept in ``user_data``: the database is the whole state, so a ballot message keeps
+working after a restart, and every press is checked again there (voter, ratee in scope and not
+themselves, period open and carrying a ballot, not cast yet). Each press is answered as soon as
+its outcome is known: after one short database transaction, before anything is rendered or
+edited; a refused press gets an alert and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.chat import keyboards
+from bot.chat.access import require
+from bot.chat.context import KaoheContext
+from bot.chat.conversations import ignore_not_modified
+from bot.chat.keyboards import Callback
+from bot.rules.scheme import Scheme
+from storage.engine import forget_old_row_versions, transaction
+from storage.models import Role
+from storage.queries import ballots
+from storage.queries.ballots import Ballot, BallotRefused, MonthRef, Refusal
+
+FAMILY = "vote"
+PAGE_SIZE = 10  # colleagues a page: rows of five buttons still fit a phone's screen
+STEPS = 2  # 1: grade everyone, 2: confirm
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def _pages(ballot: Ballot) -> int:
+    return max(1, -(-len(ballot.colleagues) // PAGE_SIZE))
+
+
+def _page_of(ballot: Ballot, ratee_id: int) -> int:
+    ids = [c.id for c in ballot.colleagues]
+    return ids.index(ratee_id) // PAGE_SIZE if ratee_id in ids else 0
+
+
+def _first_open_page(ballot: Ballot) -> int:
+    missing = ballot.missing
+    return _page_of(ballot, missing[0].id) if missing else 0  # type: ignore[arg-type]
+
+
+def _grade_label(context: KaoheContext, grade: str) -> str:
+    return context.label(f"ballot.grade.{grade}")
+
+
+def _ballot_view(
+    context: KaoheContext, ballot: Ballot, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    pages = _pages(ballot)
+    page = min(max(page, 0), pages - 1)
+    period_id = ballot.period.id
+    shown = ballot.colleagues[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    rows = []
+    for colleague in shown:
+        chosen = ballot.grade_of(colleague.id)  # type: ignore[arg-type]
+        row = [keyboards.button(colleague.name, FAMILY, "who", period_id, colleague.id)]
+        for grade in ballots.GRADES:
+            label = _grade_label(context, grade)
+            if grade == chosen:
+                label = context.label("ballot.chosen", grade=label)
+            row.append(keyboards.button(label, FAMILY, "set", period_id, colleague.id, grade))
+        rows.append(row)
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(
+                keyboards.button(context.label("ballot.prev"), FAMILY, "pg", period_id, page - 1)
+            )
+        nav.append(
+            keyboards.button(
+                context.label("ballot.page", page=page + 1, pages=pages),
+                FAMILY,
+                "pg",
+                period_id,
+                page,
+            )
+        )
+        if page < pages - 1:
+            nav.append(
+                keyboards.button(context.label("ballot.next"), FAMILY, "pg", period_id, page + 1)
+            )
+        rows.append(nav)
+    missing = len(ballot.missing)
+    submit = (
+        context.label("ballot.submit", n=len(ballot.colleagues))
+        if ballot.complete
+        else context.label("ballot.submit_missing", n=missing)
+    )
+    rows.append([keyboards.button(submit, FAMILY, "sub", period_id)])
+    text = context.render(
+        "ballot/ballot",
+        period=ballot.period,
+        step=1,
+        steps=STEPS,
+        graded=ballot.graded,
+        total=len(ballot.colleagues),
+        missing=missing,
+        page=page + 1,
+        pages=pages,
+        department=ballot.scope == "department",
+    )
+    return text, keyboards.markup(rows)
+
+
+def _confirm_view(context: KaoheContext, ballot: Ballot) -> tuple[str, InlineKeyboardMarkup]:
+    period_id = ballot.period.id
+    lines = [
+        (c.name, _grade_label(context, ballot.grades[c.id]))  # type: ignore[index]
+        for c in ballot.colleagues
+    ]
+    counts = ballot.counts()
+    text = context.render(
+        "ballot/confirm",
+        period=ballot.period,
+        step=2,
+        steps=STEPS,
+        lines=lines,
+        counts=[(_grade_label(context, g), counts[g]) for g in ballots.GRADES],
+        total=len(ballot.colleagues),
+    )
+    markup = keyboards.markup(
+        [
+            [keyboards.button(context.label("ballot.confirm"), FAMILY, "ok", period_id)],
+            [keyboards.button(context.label("ballot.back"), FAMILY, "pg", period_id, 0)],
+        ]
+    )
+    return text, markup
+
+
+def _next_ballot(scheme: Scheme, period: MonthRef) -> tuple[int, int, datetime] | None:
+    """The month (year, month, window opening) of the next democratic evaluation after
+    ``period``, by the period's frozen scheme."""
+    year, month = period.year, period.number
+    for _ in range(12):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if scheme.democratic_in_month(month):
+            opens, _closes = scheme.monthly_window.window(year, month)
+            return year, month, opens
+    return None
+
+
+def _refusal_values(context: KaoheContext, refused: BallotRefused) -> dict[str, object]:
+    values: dict[str, object] = {
+        "reason": refused.reason.value,
+        "period": refused.period,
+        "missing": list(refused.missing),
+        "next": None,
+    }
+    if refused.reason is Refusal.NO_BALLOT and refused.scheme and refused.period:
+        found = _next_ballot(refused.scheme, refused.period)
+        if found is not None:
+            year, month, opens = found
+            values["next"] = {
+                "year": year,
+                "month": month,
+                "opens": opens.astimezone(context.services.settings.zone),
+            }
+    return values
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the ballot message; a repeated press that changes nothing is not an error."""
+    with ignore_not_modified():
+        await query.edit_message_text(text, reply_markup=markup)
+
+
+async def _refuse_press(update: Update, context: KaoheContext, refused: BallotRefused) -> None:
+    """Answer a refused press with an alert saying why; nothing was changed."""
+    assert update.callback_query is not None
+    context.set_outcome(update.update_id, f"refused:{refused.reason.value}")
+    text = _plain(context, "ballot/refused_short", **_refusal_values(context, refused))
+    await update.callback_query.answer(text[:200], show_alert=True)
+
+
+def _plain(context: KaoheContext, template: str, **values: object) -> str:
+    """A callback answer's text: shown as typed, so not HTML-escaped."""
+    return context.texts.render_plain(context.lang, template, **values)
+
+
+def _unit_id(context: KaoheContext) -> int:
+    unit_id = context.services.unit_id
+    assert unit_id is not None
+    return unit_id
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+@require(Role.CADRE)
+async def vote_cmd(update: Update, context: KaoheContext) -> None:
+    """Show the caller's ballot of the month open now, on the first page still to grade."""
+    message = update.effective_message
+    assert message is not None and context.cadre is not None
+    try:
+        async with context.services.sessions() as session:
+            ballot = await ballots.open_ballot(
+                session=session, unit_id=_unit_id(context), voter=context.cadre
+            )
+        if not ballot.colleagues:
+            raise BallotRefused(Refusal.NOBODY, period=ballot.period)
+    except BallotRefused as refused:
+        context.set_outcome(update.update_id, f"refused:{refused.reason.value}")
+        await message.reply_text(
+            context.render("ballot/refused", **_refusal_values(context, refused))
+        )
+        return
+    context.set_outcome(update.update_id, "vote:shown")
+    text, markup = _ballot_view(context, ballot, _first_open_page(ballot))
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def _set_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+    """Record one grade as the voter's draft and redraw the page it is on."""
+    query = update.callback_query
+    assert query is not None and context.cadre is not None
+    period_id, ratee_id = press.int_arg(0), press.int_arg(1)
+    grade = press.args[2] if len(press.args) == 3 else ""
+    if period_id is None or ratee_id is None:
+        raise BallotRefused(Refusal.STALE)
+    async with transaction(context.services.sessions) as session:
+        ballot, changed = await ballots.choose(
+            session=session,
+            unit_id=_unit_id(context),
+            voter=context.cadre,
+            period_id=period_id,
+            ratee_id=ratee_id,
+            grade=grade,
+        )
+    await query.answer()
+    context.set_outcome(update.update_id, "vote:draft" if changed else "vote:unchanged")
+    if changed:
+        await _edit(query, *_ballot_view(context, ballot, _page_of(ballot, ratee_id)))
+
+
+async def _ballot(context: KaoheContext, press: Callback) -> Ballot:
+    period_id = press.int_arg(0)
+    if period_id is None:
+        raise BallotRefused(Refusal.STALE)
+    async with context.services.sessions() as session:
+        return await ballots.open_ballot(
+            session=session,
+            unit_id=_unit_id(context),
+            voter=context.cadre,  # type: ignore[arg-type]
+            period_id=period_id,
+        )
+
+
+async def _page_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+    """Show another page of the ballot (or come back to it from the confirmation)."""
+    query = update.callback_query
+    assert query is not None
+    page = press.int_arg(1)
+    if page is None or len(press.args) != 2:
+        raise BallotRefused(Refusal.STALE)
+    ballot = await _ballot(context, press)
+    await query.answer()
+    await _edit(query, *_ballot_view(context, ballot, page))
+
+
+async def _who_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+    """Say which grade the colleague on this row has so far."""
+    query = update.callback_query
+    assert query is not None
+    ratee_id = press.int_arg(1)
+    ballot = await _ballot(context, press)
+    colleague = next((c for c in ballot.colleagues if c.id == ratee_id), None)
+    if colleague is None:
+        raise BallotRefused(Refusal.OUT_OF_SCOPE, period=ballot.period)
+    grade = ballot.grade_of(colleague.id)  # type: ignore[arg-type]
+    await query.answer(
+        _plain(
+            context,
+            "ballot/who_short",
+            name=colleague.name,
+            grade=_grade_label(context, grade) if grade else None,
+        )
+    )
+
+
+async def _submit_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+    """Ask for confirmation once every colleague has a grade; else say who is missing."""
+    query = update.callback_query
+    assert query is not None
+    ballot = await _ballot(context, press)
+    if not ballot.colleagues:
+        raise BallotRefused(Refusal.NOBODY, period=ballot.period)
+    if not ballot.complete:
+        raise BallotRefused(Refusal.INCOMPLETE, period=ballot.period, missing=ballot.missing)
+    await query.answer()
+    await _edit(query, *_confirm_view(context, ballot))
+
+
+async def _confirm_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+    """Cast the ballot, then replace the message by a receipt without any grade."""
+    query = update.callback_query
+    assert query is not None and context.cadre is not None
+    period_id = press.int_arg(0)
+    if period_id is None:
+        raise BallotRefused(Refusal.STALE)
+    today = datetime.now(context.services.settings.zone).date()
+    async with transaction(context.services.sessions) as session:
+        result = await ballots.cast(
+            session=session,
+            unit_id=_unit_id(context),
+            voter=context.cadre,
+            period_id=period_id,
+            today=today,
+        )
+    await query.answer()
+    context.set_outcome(update.update_id, "vote:cast")
+    await forget_old_row_versions(context.services.engine, SECRET_TABLES)
+    await _edit(
+        query, context.render("ballot/cast", period=result.period, total=result.ballots), None
+    )
+
+
+# Tables whose old row versions could tie a grade to the commit that cast it.
+SECRET_TABLES = ("ballot_tally", "ballot_draft", "ballot_participation")
+
+
+Action = Callable[[Update, KaoheContext, Callback], Awaitable[None]]
+ACTIONS: dict[str, Action] = {
+    "set": _set_callback,
+    "pg": _page_callback,
+    "who": _who_callback,
+    "sub": _submit_callback,
+    "ok": _confirm_callback,
+}
+
+
+@require(Role.CADRE)
+async def vote_callback(update: Update, context: KaoheContext) -> None:
+    """Route a ballot button press; any refusal is an alert and changes nothing."""
+    query = update.callback_query
+    assert query is not None
+    press = keyboards.unpack(query.data)
+    action = ACTIONS.get(press.action) if press is not None else None
+    try:
+        if press is None or action is None:
+            raise BallotRefused(Refusal.STALE)
+        await action(update, context, press)
+    except BallotRefused as refused:
+        await _refuse_press(update, context, refused)
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CommandHandler("vote", vote_cmd, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(vote_callback, pattern=keyboards.pattern(FAMILY)),
+    ]

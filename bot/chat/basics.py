@@ -1,0 +1,143 @@
+"""What every bound person can do: /help, /whoami, /lang, /cancel outside a conversation."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.chat import keyboards
+from bot.chat.access import require
+from bot.chat.commands import PUBLIC_COMMANDS, commands_for
+from bot.chat.context import KaoheContext
+from bot.chat.menus import keep_menu
+from bot.chat.profile import profile_view
+from bot.core.texts import LANGUAGES
+from storage.engine import transaction
+from storage.models import Cadre, utcnow
+from storage.queries import audit
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def help_cmd(update: Update, context: KaoheContext) -> None:
+    """List exactly the commands the caller may use."""
+    assert update.effective_message is not None
+    if context.cadre is None:
+        names = list(PUBLIC_COMMANDS)
+    else:
+        names = [c.name for c in commands_for(context.cadre.role_set)]
+    await update.effective_message.reply_text(
+        context.render("basics/help", commands=names, bound=context.cadre is not None)
+    )
+
+
+@require()
+async def whoami_cmd(update: Update, context: KaoheContext) -> None:
+    """Show the caller's roster entry and roles."""
+    assert update.effective_message is not None and context.cadre is not None
+    view = await profile_view(context, context.cadre)
+    await update.effective_message.reply_text(context.render("basics/whoami", me=view))
+
+
+def _language_keyboard(context: KaoheContext) -> keyboards.InlineKeyboardMarkup:
+    return keyboards.markup(
+        [
+            [
+                keyboards.button(context.label(f"lang.{code}"), "lang", "set", code)
+                for code in LANGUAGES
+            ]
+        ]
+    )
+
+
+async def lang_cmd(update: Update, context: KaoheContext) -> None:
+    """Switch the language at once with an argument, or offer the choice."""
+    assert update.effective_message is not None
+    if context.args:
+        choice = context.args[0].lower()
+        if choice not in LANGUAGES:
+            await update.effective_message.reply_text(
+                context.render("basics/lang_unknown", choice=context.args[0]),
+                reply_markup=_language_keyboard(context),
+            )
+            return
+        await _set_language(update, context, choice)
+        await update.effective_message.reply_text(context.render("basics/lang_set"))
+        return
+    await update.effective_message.reply_text(
+        context.render("basics/lang_choose"), reply_markup=_language_keyboard(context)
+    )
+
+
+async def lang_callback(update: Update, context: KaoheContext) -> None:
+    """Apply the language chosen with a button."""
+    query = update.callback_query
+    assert query is not None
+    parsed = keyboards.unpack(query.data)
+    if (
+        parsed is None
+        or parsed.action != "set"
+        or not parsed.args
+        or parsed.args[0] not in LANGUAGES
+    ):
+        await query.answer(context.render("access/stale_short"), show_alert=True)
+        return
+    await query.answer()
+    await _set_language(update, context, parsed.args[0])
+    await query.edit_message_text(context.render("basics/lang_set"))
+
+
+async def _set_language(update: Update, context: KaoheContext, language: str) -> None:
+    context.lang = language
+    if context.cadre is None:
+        # Not signed up yet: remember the choice for this chat only.
+        context.user_data["lang"] = language  # type: ignore[index]
+        return
+    async with transaction(context.services.sessions) as session:
+        cadre = await session.get(Cadre, context.cadre.id)
+        assert cadre is not None
+        old = cadre.language
+        cadre.language = language
+        cadre.updated_at = utcnow()
+        session.add(cadre)
+        audit.record(
+            session=session,
+            unit_id=cadre.unit_id,
+            actor=cadre.name,
+            actor_cadre_id=cadre.id,
+            action="cadre.language",
+            entity="cadre",
+            entity_id=cadre.id,
+            old={"language": old},
+            new={"language": language},
+        )
+    context.cadre = cadre
+    await keep_menu(context.bot, context.texts, cadre, context.user_data)
+
+
+async def unknown_msg(update: Update, context: KaoheContext) -> None:
+    """Point a bound person who typed something unexpected to /help."""
+    assert update.effective_message is not None
+    context.set_outcome(update.update_id, "unknown")
+    await update.effective_message.reply_text(context.render("basics/unknown"))
+
+
+async def cancel_cmd(update: Update, context: KaoheContext) -> None:
+    """Say there is nothing to cancel (conversations handle /cancel themselves)."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(context.render("basics/nothing_to_cancel"))
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CommandHandler("help", help_cmd, filters=PRIVATE),
+        CommandHandler("whoami", whoami_cmd, filters=PRIVATE),
+        CommandHandler("lang", lang_cmd, filters=PRIVATE),
+        CallbackQueryHandler(lang_callback, pattern=keyboards.pattern("lang")),
+        CommandHandler("cancel", cancel_cmd, filters=PRIVATE),
+    ]
+
+
+def fallback_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Handlers added after every capability's, for what nothing else understood."""
+    return [MessageHandler(PRIVATE & ~filters.UpdateType.EDITED, unknown_msg)]

@@ -1,0 +1,249 @@
+"""``/myscore``: the caller's month so far, and their latest results with how they came about.
+
+The month: whether the self-score is in, whether the ballot is cast (if this month has one),
+whom the caller still has to rate, and the deadline in the town's time. The results: the latest
+closed month's monthly result and the latest published quarter's, each with the figures it was
+computed from (read from the breakdown that :mod:`bot.rules.scoring` wrote with ``as_dict()``): the
+three sources and the weights used, the renormalisation when one is missing, the quarter's months
+and the leadership's adjustments with their reasons, and every flag explained in words.
+
+Ballots are secret: of the democratic evaluation only the score is shown, never a count of grades.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from bot.appraisal.month import open_month, open_period, scheme_of
+from bot.chat.access import require
+from bot.chat.context import KaoheContext
+from bot.chat.office import remaining
+from storage.models import Period, PeriodKind, PeriodState, Role
+from storage.queries import office as office_q
+from storage.queries.office import CadreMonth, PeriodResult
+
+
+@dataclass(frozen=True)
+class MonthView:
+    """The open month as the caller sees it."""
+
+    period: Period
+    deadline: datetime  # local time
+    left: tuple[int, int] | None  # days, hours
+    state: CadreMonth
+
+    @property
+    def todo(self) -> int:
+        """How many things the caller still has to do this month."""
+        state = self.state
+        return (
+            (not state.self_submitted)
+            + (state.ballot and not state.ballot_cast)
+            + bool(state.to_rate)
+        )
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One source of a monthly score: the figure, the weight, and how it counted."""
+
+    source: str  # head | democratic | self
+    value: Decimal | None  # as submitted; None when missing
+    counted: Decimal | None  # as used: the value, 0 (a missing self-score), None (left out)
+    weight: str  # the scheme's weight, in percent ("50")
+    weight_used: str  # the weight after renormalisation, in percent ("60"); "0" if left out
+
+
+@dataclass(frozen=True)
+class PartView:
+    """One month of a quarter."""
+
+    month: int | None
+    score: Decimal | None
+
+
+@dataclass(frozen=True)
+class AdjustmentView:
+    """A leadership adjustment and its written reason."""
+
+    value: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """A stored result, ready to be explained."""
+
+    kind: str  # month | quarter
+    year: int
+    number: int
+    score: Decimal | None
+    grade: str | None
+    office_rules: Decimal | None
+    sources: list[SourceView]
+    renormalised: bool
+    parts: list[PartView]
+    mean: Decimal | None
+    adjustments: list[AdjustmentView]
+    flags: list[str]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool | float):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _percent(value: Any) -> str:
+    """``0.5`` -> ``"50"``, ``0.4286`` -> ``"42.86"``."""
+    number = _decimal(value)
+    if number is None:
+        return "0"
+    return format((number * 100).normalize(), "f")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _monthly_part(breakdown: dict[str, Any]) -> dict[str, Any]:
+    """The monthly score's own breakdown: under ``monthly``, or the breakdown itself."""
+    monthly = _dict(breakdown.get("monthly"))
+    if "lines" in monthly:
+        return monthly
+    return breakdown if "lines" in breakdown else {}
+
+
+def _period_part(breakdown: dict[str, Any]) -> dict[str, Any]:
+    """A quarter's score breakdown: under ``score``, or the breakdown itself."""
+    score = _dict(breakdown.get("score"))
+    if "inputs" in score:
+        return score
+    return breakdown if "inputs" in breakdown else {}
+
+
+def _month_of(code: Any) -> int | None:
+    """``"2026-07"`` -> 7."""
+    try:
+        return int(str(code).split("-")[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def result_view(found: PeriodResult) -> ResultView:
+    """Read a stored result and its breakdown (tolerant of missing parts; shows no tally)."""
+    period, result = found.period, found.result
+    breakdown = found.breakdown
+    monthly = _monthly_part(breakdown)
+    sources = [
+        SourceView(
+            source=str(line.get("source")),
+            value=_decimal(line.get("value")),
+            counted=_decimal(line.get("counted")),
+            weight=_percent(line.get("weight")),
+            weight_used=_percent(line.get("weight_used")),
+        )
+        for line in map(_dict, _list(monthly.get("lines")))
+        if line.get("source") in ("head", "democratic", "self")
+    ]
+    quarter = _period_part(breakdown) if period.kind != PeriodKind.MONTH else {}
+    parts = [
+        PartView(month=_month_of(p.get("period")), score=_decimal(p.get("score")))
+        for p in map(_dict, _list(breakdown.get("parts")))
+    ]
+    if not parts and quarter:
+        first = (period.number - 1) * 3 + 1
+        parts = [
+            PartView(month=first + i, score=_decimal(v))
+            for i, v in enumerate(_list(quarter.get("inputs")))
+        ]
+    adjustments = [
+        AdjustmentView(value=value, reason=str(a.get("reason", "")))
+        for a in map(_dict, _list(quarter.get("adjustments")))
+        if (value := _decimal(a.get("value"))) is not None
+    ]
+    flags: list[str] = []
+    for flag in [
+        *_list(result.flags),
+        *_list(monthly.get("flags")),
+        *_list(quarter.get("flags")),
+    ]:
+        if isinstance(flag, str) and flag not in flags:
+            flags.append(flag)
+    return ResultView(
+        kind=period.kind,
+        year=period.year,
+        number=period.number,
+        score=result.score,
+        grade=result.grade,
+        office_rules=result.office_rules,
+        sources=sources,
+        renormalised=any(s.counted is None for s in sources),
+        parts=parts,
+        mean=_decimal(quarter.get("mean")),
+        adjustments=adjustments,
+        flags=flags,
+    )
+
+
+@require(Role.CADRE)
+async def myscore_cmd(update: Update, context: KaoheContext) -> None:
+    """Show what the caller has done this month, what is left, and their latest results."""
+    message = update.effective_message
+    cadre = context.cadre
+    assert message is not None and cadre is not None and cadre.id is not None
+    unit_id = cadre.unit_id
+    month: MonthView | None = None
+    async with context.services.sessions() as session:
+        period = await open_month(session=session, unit_id=unit_id)
+        if period is not None and period.id is not None:
+            period = await open_period(session=session, period_id=period.id, unit_id=unit_id)
+        if period is not None:
+            state = await office_q.cadre_month(
+                session=session,
+                period=period,
+                cadre=cadre,
+                ballot=scheme_of(period).democratic_in_month(period.number),
+            )
+            month = MonthView(
+                period=period,
+                deadline=context.local(period.closes_at),
+                left=remaining(period.closes_at),
+                state=state,
+            )
+        monthly = await office_q.latest_result(
+            session=session,
+            unit_id=unit_id,
+            cadre_id=cadre.id,
+            kind=PeriodKind.MONTH.value,
+            states=[PeriodState.CLOSED.value],
+        )
+        quarterly = await office_q.latest_result(
+            session=session,
+            unit_id=unit_id,
+            cadre_id=cadre.id,
+            kind=PeriodKind.QUARTER.value,
+            states=[PeriodState.PUBLISHED.value],
+        )
+    results = [result_view(found) for found in (quarterly, monthly) if found is not None]
+    context.set_outcome(update.update_id, f"myscore:{len(results)}")
+    await message.reply_text(
+        context.render("myscore/myscore", name=cadre.name, month=month, results=results)
+    )
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [CommandHandler("myscore", myscore_cmd, filters=filters.ChatType.PRIVATE)]

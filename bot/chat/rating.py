@@ -1,0 +1,830 @@
+"""Head ratings (部门负责人考评): heads rate their department's cadres, leaders the heads they
+supervise, with inline buttons on one message.
+
+``/rate`` sends ONE message listing the people the caller rates, each with their state (rated ✅,
+waiting for the self-score ⏳, to rate ✏️). Every further step edits that same message: a person
+(their submitted self-score per item, with notes and evidence on request), an item (score
+buttons, "same as the self-score", "type a number"; for a quantified item each target's actual
+figure, "same as reported" or typed), and Confirm. A score leads straight on to the next item
+still to rate, and after the last one back to the person with Confirm. There is a Back button at
+every level.
+
+Callback data (``bot.chat.keyboards``): ``rate:<action>:<period>[:<ratee>[:<item>[:<arg>]]]``, e.g.
+``rate:s:12:34:duty:90``. Every press is checked again on the server before anything else: the
+presser is a head or a leader, the period is still open, the ratee is theirs to rate (same
+department, or a head they supervise; never themselves), the item and target exist. Otherwise the
+press gets an alert and nothing changes.
+
+"Type a number" is the only step that waits for a message: a conversation with one state, entered
+through a nested ``per_message=True`` conversation of the button handlers (see
+:mod:`bot.chat.conversations` for why). ``user_data["rating_input"]`` says which figure is
+awaited; a typed message is that figure when the rater asked for it more recently than any
+other open question (a head's own self-score, say) was put.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum, unique
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    BaseHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.appraisal.month import open_month, open_period
+from bot.chat import keyboards
+from bot.chat.access import require
+from bot.chat.context import KaoheContext
+from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from storage.engine import transaction
+from storage.models import Cadre, Department, Period, RatingSource, Role, Target
+from storage.queries import ratings
+from storage.queries.ratings import Sheet, SubmitOutcome
+
+log = logging.getLogger(__name__)
+
+FAMILY = "rate"
+NAME = "rating"
+KEY = "rating_input"  # user_data key of the figure being typed (JSON)
+PRIVATE = filters.ChatType.PRIVATE
+END = ConversationHandler.END
+HEAD = RatingSource.HEAD
+SELF = RatingSource.SELF
+RATERS = (Role.HEAD, Role.LEADER)
+# The score buttons of a judged item (any other 0-100 figure can be typed).
+SCORE_CHOICES = ("95", "90", "85", "80", "75", "70", "60")
+SAME_AS_SELF = "self"
+
+
+@unique
+class Step(StrEnum):
+    """What the rating conversation is waiting for."""
+
+    TYPING = "typing"  # a typed score of an item, or a typed actual figure of one target
+
+
+# --- the figure being typed -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The figure the rater asked to type, and the message to update once it is given."""
+
+    period: int
+    ratee: int
+    item: str
+    target: int | None
+    chat: int
+    message: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "ratee": self.ratee,
+            "item": self.item,
+            "target": self.target,
+            "chat": self.chat,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Pending | None:
+        try:
+            return cls(
+                period=int(data["period"]),
+                ratee=int(data["ratee"]),
+                item=str(data["item"]),
+                target=None if data.get("target") is None else int(data["target"]),
+                chat=int(data["chat"]),
+                message=int(data["message"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def _pending(context: KaoheContext) -> Pending | None:
+    data = context.user_data.get(KEY) if context.user_data is not None else None
+    return Pending.from_json(data) if data else None
+
+
+def typing_pending(context: KaoheContext) -> bool:
+    """Whether the caller asked to type a rating figure and has not given it yet."""
+    return _pending(context) is not None
+
+
+def forget_typing(context: KaoheContext) -> None:
+    """Drop a rating figure the caller asked to type (a newer request replaces it)."""
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+
+
+# A typed figure is awaited while one is pending; a typed message is that figure unless another
+# conversation put its question more recently (see bot.chat.conversations).
+QUESTIONS = TypedQuestions(NAME, is_open=typing_pending)
+
+
+# --- what the rater sees ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One person on the rater's list."""
+
+    cadre: Cadre
+    relation: str  # "department" (a head's own department) or "supervised" (a leader's head)
+    mark: str  # "done" (rated), "wait" (no self-score yet), "todo" (to rate)
+    self_state: str
+    head_state: str
+    head_total: Decimal | None
+
+
+async def _rows(context: KaoheContext, period: Period) -> list[Row]:
+    rater = context.cadre
+    assert rater is not None and period.id is not None
+    async with context.services.sessions() as session:
+        people = await ratings.ratees_of(session=session, rater=rater)
+        states = await ratings.participation(session=session, period_id=period.id)
+        rows = []
+        for cadre in people:
+            assert cadre.id is not None
+            state = states.get(cadre.id, {})
+            head = await ratings.get_rating(
+                session=session, period_id=period.id, ratee_id=cadre.id, source=HEAD
+            )
+            self_state = state.get(SELF.value, ratings.MISSING)
+            head_state = state.get(HEAD.value, ratings.MISSING)
+            if head_state == "submitted":
+                mark = "done"
+            elif self_state == "submitted":
+                mark = "todo"
+            else:
+                mark = "wait"
+            relation = (
+                "department"
+                if rater.has(Role.HEAD) and cadre.department_id == rater.department_id
+                else "supervised"
+            )
+            rows.append(
+                Row(cadre, relation, mark, self_state, head_state, head.total if head else None)
+            )
+    return rows
+
+
+def _list_view(
+    context: KaoheContext, period: Period, rows: list[Row]
+) -> tuple[str, InlineKeyboardMarkup]:
+    text = context.render(
+        "rating/list",
+        period=period,
+        deadline=context.local(period.closes_at),
+        rows=rows,
+        department=[r for r in rows if r.relation == "department"],
+        supervised=[r for r in rows if r.relation == "supervised"],
+        left=sum(1 for r in rows if r.mark != "done"),
+    )
+    buttons = [
+        keyboards.button(
+            context.label(
+                "rate.person", mark=context.label(f"rate.mark.{r.mark}"), name=r.cadre.name
+            ),
+            FAMILY,
+            "p",
+            period.id,
+            r.cadre.id,
+        )
+        for r in rows
+    ]
+    return text, keyboards.markup(buttons[i : i + 2] for i in range(0, len(buttons), 2))
+
+
+@dataclass(frozen=True)
+class _Person:
+    """Everything the person and item views show about one ratee."""
+
+    period: Period
+    ratee: Cadre
+    department: str
+    own: Sheet  # the ratee's self-score (shown once submitted)
+    head: Sheet  # the rating being given
+    number: int  # the ratee's place on the rater's list
+    count: int
+    left: int  # people on the list not rated yet
+
+
+async def _person(context: KaoheContext, period: Period, ratee: Cadre) -> _Person:
+    rater = context.cadre
+    assert rater is not None
+    async with context.services.sessions() as session:
+        own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
+        head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
+        department = await session.get(Department, ratee.department_id)
+        people = await ratings.ratees_of(session=session, rater=rater)
+        assert period.id is not None
+        states = await ratings.participation(session=session, period_id=period.id)
+    ids = [c.id for c in people]
+    left = sum(1 for c in people if states.get(c.id or 0, {}).get(HEAD.value) != "submitted")
+    return _Person(
+        period=period,
+        ratee=ratee,
+        department=department.name if department else "",
+        own=own,
+        head=head,
+        number=ids.index(ratee.id) + 1 if ratee.id in ids else 1,
+        count=len(ids),
+        left=left,
+    )
+
+
+def _fmt(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKeyboardMarkup]:
+    period_id, ratee_id = person.period.id, person.ratee.id
+    text = context.render(
+        "rating/person",
+        p=person,
+        deadline=context.local(person.period.closes_at),
+        own_submitted=person.own.submitted,
+    )
+    rows: list[list[InlineKeyboardButton]] = []
+    for answer in person.head.answers:
+        row = [
+            keyboards.button(
+                context.label(
+                    "rate.item",
+                    title=answer.item.title(context.lang),
+                    score=_fmt(answer.score.score if answer.score else None),
+                ),
+                FAMILY,
+                "i",
+                period_id,
+                ratee_id,
+                answer.key,
+            )
+        ]
+        own = person.own.answer(answer.key)
+        if person.own.submitted and own is not None and own.evidence_kind:
+            row.append(
+                keyboards.button(
+                    context.label("rate.evidence"), FAMILY, "ev", period_id, ratee_id, answer.key
+                )
+            )
+        rows.append(row)
+    if person.head.complete and not person.head.submitted:
+        assert person.head.total is not None
+        rows.append(
+            [
+                keyboards.button(
+                    context.label("rate.confirm", total=_fmt(person.head.total.score)),
+                    FAMILY,
+                    "ok",
+                    period_id,
+                    ratee_id,
+                )
+            ]
+        )
+    rows.append([keyboards.button(context.label("rate.back_list"), FAMILY, "list", period_id)])
+    return text, keyboards.markup(rows)
+
+
+def _after_scoring(
+    context: KaoheContext, person: _Person, item_key: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Where a score of ``item_key`` leads: the next item still to rate (a head between meetings
+    rates item after item without a detour), else the person with Confirm."""
+    keys = [a.key for a in person.head.answers if a.scorable]
+    if item_key in keys:
+        at = keys.index(item_key)
+        for key in keys[at + 1 :] + keys[:at]:
+            answer = person.head.answer(key)
+            if answer is not None and not answer.complete:
+                return _item_view(context, person, key)
+    return _person_view(context, person)
+
+
+def _item_view(
+    context: KaoheContext, person: _Person, item_key: str, *, typing: Pending | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    period_id, ratee_id = person.period.id, person.ratee.id
+    head = person.head.answer(item_key)
+    own = person.own.answer(item_key) if person.own.submitted else None
+    assert head is not None
+    typing_target = None
+    if typing is not None and typing.target is not None:
+        found = person.head.target(typing.target)
+        typing_target = found[1] if found else None
+    text = context.render(
+        "rating/item",
+        p=person,
+        head=head,
+        own=own,
+        title=head.item.title(context.lang),
+        number=next(i for i, a in enumerate(person.head.answers, 1) if a.key == item_key),
+        count=len(person.head.answers),
+        typing=typing is not None,
+        typing_target=typing_target,
+    )
+    back_person = keyboards.button(
+        context.label("rate.back_person", name=person.ratee.name), FAMILY, "p", period_id, ratee_id
+    )
+    if typing is not None:
+        cancel = keyboards.button(
+            context.label("rate.cancel_typing"), FAMILY, "i", period_id, ratee_id, item_key
+        )
+        return text, keyboards.markup([[cancel], [back_person]])
+    rows: list[list[InlineKeyboardButton]] = []
+    if not head.scorable:
+        pass
+    elif head.quantified:
+        for target in head.targets:
+            reported = own.actual(target.id) if own and target.id is not None else None
+            row = []
+            if reported is not None:
+                row.append(
+                    keyboards.button(
+                        context.label(
+                            "rate.same_reported", code=target.code, value=_figure(reported)
+                        ),
+                        FAMILY,
+                        "ts",
+                        period_id,
+                        ratee_id,
+                        item_key,
+                        target.id,
+                    )
+                )
+            row.append(
+                keyboards.button(
+                    context.label("rate.type_actual", code=target.code),
+                    FAMILY,
+                    "tt",
+                    period_id,
+                    ratee_id,
+                    item_key,
+                    target.id,
+                )
+            )
+            rows.append(row)
+    else:
+        current = head.score.score if head.score else None
+        choices = [
+            keyboards.button(
+                context.label("rate.chosen", value=v)
+                if current is not None and Decimal(v) == current
+                else v,
+                FAMILY,
+                "s",
+                period_id,
+                ratee_id,
+                item_key,
+                v,
+            )
+            for v in SCORE_CHOICES
+        ]
+        rows += [choices[:4], choices[4:]]
+        extra = []
+        if own is not None and own.score is not None:
+            extra.append(
+                keyboards.button(
+                    context.label("rate.same_self", value=_fmt(own.score.score)),
+                    FAMILY,
+                    "s",
+                    period_id,
+                    ratee_id,
+                    item_key,
+                    SAME_AS_SELF,
+                )
+            )
+        extra.append(
+            keyboards.button(context.label("rate.type"), FAMILY, "t", period_id, ratee_id, item_key)
+        )
+        rows.append(extra)
+    rows.append([back_person])
+    return text, keyboards.markup(rows)
+
+
+def _figure(value: Decimal) -> str:
+    return format(value, "f")
+
+
+async def _edit(
+    context: KaoheContext,
+    chat_id: int,
+    message_id: int,
+    view: tuple[str, InlineKeyboardMarkup],
+) -> None:
+    """Edit the rater's one message; a press that changes nothing is not an error."""
+    text, markup = view
+    try:
+        with ignore_not_modified():
+            await context.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+    except BadRequest as exc:
+        if "not found" not in exc.message.lower():
+            raise
+        # The message is gone (deleted by the rater): send the view afresh.
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+@require(*RATERS)
+async def rate_cmd(update: Update, context: KaoheContext) -> object:
+    """Send the list of the people the caller rates this month."""
+    message = update.effective_message
+    assert message is not None and context.cadre is not None
+    forget_typing(context)
+    async with context.services.sessions() as session:
+        period = await open_month(session=session, unit_id=context.cadre.unit_id)
+        upcoming = (
+            await ratings.upcoming_month(session=session, unit_id=context.cadre.unit_id)
+            if period is None
+            else None
+        )
+    if period is None:
+        context.set_outcome(update.update_id, "rate:no_window")
+        await message.reply_text(
+            context.render(
+                "rating/no_window",
+                upcoming=upcoming,
+                opens=context.local(upcoming.opens_at) if upcoming else None,
+            )
+        )
+        return END
+    rows = await _rows(context, period)
+    if not rows:
+        context.set_outcome(update.update_id, "rate:nobody")
+        await message.reply_text(context.render("rating/nobody", period=period))
+        return END
+    context.set_outcome(update.update_id, "rate:list")
+    text, markup = _list_view(context, period, rows)
+    await message.reply_text(text, reply_markup=markup)
+    return END
+
+
+# --- buttons ----------------------------------------------------------------------------------
+
+
+_ACTIONS = {
+    # action: number of arguments after the period (ratee, item, value/target)
+    "list": 0,
+    "p": 1,
+    "i": 2,
+    "s": 3,
+    "t": 2,
+    "ts": 3,
+    "tt": 3,
+    "ev": 2,
+    "ok": 1,
+}
+
+
+@dataclass(frozen=True)
+class _Press:
+    """A press that passed every server-side check (with the answer a score button gives)."""
+
+    action: str
+    period: Period
+    ratee: Cadre | None = None
+    item: str | None = None
+    target: Target | None = None
+    fields: dict[str, Any] | None = None
+
+
+async def _check(context: KaoheContext, data: str | None) -> _Press | str:
+    """Check a press against the database; return it, or the template of the alert to show."""
+    rater = context.cadre
+    assert rater is not None
+    parsed = keyboards.unpack(data)
+    if parsed is None or parsed.action not in _ACTIONS:
+        return "access/stale_short"
+    wanted = _ACTIONS[parsed.action]
+    period_id = parsed.int_arg(0)
+    if period_id is None or len(parsed.args) != wanted + 1:
+        return "access/stale_short"
+    async with context.services.sessions() as session:
+        period = await open_period(session=session, period_id=period_id, unit_id=rater.unit_id)
+        if period is None:
+            return "rating/closed_short"
+        if wanted == 0:
+            return _Press(parsed.action, period)
+        ratee_id = parsed.int_arg(1)
+        ratee = await session.get(Cadre, ratee_id) if ratee_id is not None else None
+        if ratee is None or not await ratings.may_rate(session=session, rater=rater, ratee=ratee):
+            return "rating/foreign_short"
+        if wanted == 1:
+            return _Press(parsed.action, period, ratee)
+        head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
+        own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
+    item_key = parsed.args[2]
+    answer = head.answer(item_key)
+    reported = own.answer(item_key) if own.submitted else None
+    if answer is None:
+        return "access/stale_short"
+    if parsed.action == "t" and (answer.quantified or not answer.scorable):
+        return "access/stale_short"
+    if parsed.action == "ev" and (reported is None or not reported.evidence_file_id):
+        return "rating/no_evidence_short"
+    if wanted == 2:
+        return _Press(parsed.action, period, ratee, item_key)
+    arg = parsed.args[3]
+    if parsed.action == "s":
+        if answer.quantified:
+            return "access/stale_short"
+        if arg == SAME_AS_SELF:
+            if reported is None or reported.score is None:
+                return "rating/no_self_short"
+            return _Press("s", period, ratee, item_key, fields={"score": reported.score.score})
+        if arg not in SCORE_CHOICES:
+            return "access/stale_short"
+        return _Press("s", period, ratee, item_key, fields={"score": Decimal(arg)})
+    target_id = parsed.int_arg(3)
+    target = next((t for t in answer.targets if t.id == target_id), None)
+    if target is None or not answer.scorable:
+        return "access/stale_short"
+    if parsed.action == "ts":
+        actual = reported.actual(target_id) if reported and target_id is not None else None
+        if actual is None:
+            return "rating/no_self_short"
+        return _Press("ts", period, ratee, item_key, target=target, fields={"actual": actual})
+    return _Press(parsed.action, period, ratee, item_key, target=target)
+
+
+@require(*RATERS)
+async def press_callback(update: Update, context: KaoheContext) -> object:
+    """Handle a rating button: checked on the server, answered first, then acted on."""
+    query = update.callback_query
+    assert query is not None and query.message is not None and context.cadre is not None
+    press = await _check(context, query.data)
+    if isinstance(press, str):
+        context.set_outcome(update.update_id, f"rate:refused:{press.split('/')[-1]}")
+        await query.answer(context.render(press), show_alert=True)
+        return None
+    context.set_outcome(update.update_id, f"rate:{press.action}")
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if press.action == "ok":
+        return await _confirm(update, context, press)
+    await query.answer()
+    if press.action == "list":
+        forget_typing(context)
+        rows = await _rows(context, press.period)
+        await _edit(context, chat_id, message_id, _list_view(context, press.period, rows))
+        return END
+    assert press.ratee is not None
+    if press.fields is not None:
+        await _save(context, press.period, press.ratee, press.item, press.target, press.fields)
+    person = await _person(context, press.period, press.ratee)
+    if press.action in ("p", "s"):
+        forget_typing(context)
+        view = (
+            _person_view(context, person)
+            if press.action == "p"
+            else _after_scoring(context, person, press.item)
+        )
+        await _edit(context, chat_id, message_id, view)
+        return END
+    assert press.item is not None
+    if press.action in ("i", "ts"):
+        forget_typing(context)
+        await _edit(context, chat_id, message_id, _item_view(context, person, press.item))
+        return END
+    if press.action == "ev":
+        await _send_evidence(context, chat_id, person, press.item)
+        return None
+    # "t" or "tt": ask for a typed figure
+    assert press.period.id is not None and press.ratee.id is not None
+    pending = Pending(
+        period=press.period.id,
+        ratee=press.ratee.id,
+        item=press.item,
+        target=press.target.id if press.target else None,
+        chat=chat_id,
+        message=message_id,
+    )
+    assert context.user_data is not None
+    context.user_data[KEY] = pending.as_json()
+    QUESTIONS.asked(context)
+    await _edit(
+        context, chat_id, message_id, _item_view(context, person, press.item, typing=pending)
+    )
+    return Step.TYPING
+
+
+async def _save(
+    context: KaoheContext,
+    period: Period,
+    ratee: Cadre,
+    item_key: str | None,
+    target: Target | None,
+    fields: dict[str, Any],
+) -> None:
+    """Save one answer of the caller's rating of ``ratee`` (audited once submitted)."""
+    rater = context.cadre
+    assert rater is not None and item_key is not None
+    async with transaction(context.services.sessions) as session:
+        await ratings.record_answer(
+            session=session,
+            period=period,
+            ratee=ratee,
+            rater=rater,
+            source=HEAD,
+            key=ratings.line_key(item_key, target),
+            item_key=item_key,
+            target_id=target.id if target else None,
+            **fields,
+        )
+
+
+async def submit_once(
+    update: Update, context: KaoheContext, sheet: Sheet, *, outcome: str, texts: str, **values: Any
+) -> Sheet | None:
+    """Submit ``sheet`` on a press: say how it went first, then write; a second tap changes nothing.
+
+    ``outcome`` prefixes the update's outcome, ``texts`` is the template folder of the
+    ``already_short``, ``incomplete_short`` and ``submitted_short`` answers (given ``values``).
+    Return the submitted sheet, or None when this press submitted nothing.
+    """
+    query = update.callback_query
+    assert query is not None
+    if sheet.submitted:
+        context.set_outcome(update.update_id, f"{outcome}:already")
+        await query.answer(context.render(f"{texts}/already_short", **values))
+        return None
+    if not sheet.complete:
+        context.set_outcome(update.update_id, f"{outcome}:incomplete")
+        await query.answer(
+            context.render(f"{texts}/incomplete_short", sheet=sheet), show_alert=True
+        )
+        return None
+    await query.answer(context.render(f"{texts}/submitted_short", sheet=sheet, **values))
+    async with transaction(context.services.sessions) as session:
+        submitted, sheet = await ratings.submit_sheet(
+            session=session, period=sheet.period, ratee=sheet.ratee, source=sheet.source
+        )
+    if submitted is not SubmitOutcome.SUBMITTED:  # a tap racing this one got there first
+        return None
+    return sheet
+
+
+async def _confirm(update: Update, context: KaoheContext, press: _Press) -> object:
+    """Submit the rating once, then show the person as rated."""
+    query = update.callback_query
+    assert query is not None and query.message is not None and press.ratee is not None
+    async with context.services.sessions() as session:
+        sheet = await ratings.load_sheet(
+            session=session, period=press.period, ratee=press.ratee, source=HEAD
+        )
+    submitted = await submit_once(
+        update, context, sheet, outcome="rate", texts="rating", name=press.ratee.name
+    )
+    if submitted is None:
+        return None
+    forget_typing(context)
+    person = await _person(context, press.period, press.ratee)
+    await _edit(
+        context, query.message.chat.id, query.message.message_id, _person_view(context, person)
+    )
+    return END
+
+
+async def _send_evidence(
+    context: KaoheContext, chat_id: int, person: _Person, item_key: str
+) -> None:
+    own = person.own.answer(item_key)
+    assert own is not None and own.evidence_file_id is not None  # checked with the press
+    caption = context.render(
+        "rating/evidence_caption",
+        name=person.ratee.name,
+        title=own.item.title(context.lang),
+        note=own.note,
+    )
+    try:
+        if own.evidence_kind == "photo":
+            await context.bot.send_photo(chat_id, own.evidence_file_id, caption=caption)
+        else:
+            await context.bot.send_document(chat_id, own.evidence_file_id, caption=caption)
+    except BadRequest:
+        # Telegram no longer has the file (or refuses it): say so instead of failing.
+        log.warning("evidence of rating line %s could not be sent", own.line and own.line.id)
+        await context.bot.send_message(chat_id, context.render("rating/evidence_gone"))
+
+
+# --- the typed figure -------------------------------------------------------------------------
+
+
+@QUESTIONS.answers
+@require(*RATERS)
+async def typed_msg(update: Update, context: KaoheContext) -> object:
+    """Take the figure the rater was asked to type; on bad input say why and ask again."""
+    message = update.effective_message
+    assert message is not None
+    pending = _pending(context)
+    rater = context.cadre
+    if pending is None or rater is None or not (rater.role_set & set(RATERS)):
+        forget_typing(context)
+        context.set_outcome(update.update_id, "rate:nothing_pending")
+        await message.reply_text(context.render("rating/nothing_pending"))
+        return END
+    async with context.services.sessions() as session:
+        period = await open_period(session=session, period_id=pending.period, unit_id=rater.unit_id)
+        ratee = await session.get(Cadre, pending.ratee)
+        allowed = (
+            period is not None
+            and ratee is not None
+            and await ratings.may_rate(session=session, rater=rater, ratee=ratee)
+        )
+    if period is None:
+        forget_typing(context)
+        context.set_outcome(update.update_id, "rate:closed")
+        await message.reply_text(context.render("rating/closed"))
+        return END
+    if not allowed or ratee is None:
+        forget_typing(context)
+        context.set_outcome(update.update_id, "rate:refused:foreign")
+        await message.reply_text(context.render("rating/foreign"))
+        return END
+    person = await _person(context, period, ratee)
+    answer = person.head.answer(pending.item)
+    found = person.head.target(pending.target) if pending.target is not None else None
+    if answer is None or (pending.target is not None and found is None):
+        forget_typing(context)
+        await message.reply_text(context.render("rating/nothing_pending"))
+        return END
+    target = found[1] if found else None
+    figure = ratings.parse_figure(message.text, maximum=None if target else Decimal(100))
+    if figure.problem is not None or message.text is None:
+        problem = figure.problem.value if figure.problem and message.text else "number_expected"
+        context.set_outcome(update.update_id, f"rate:refused:{problem}")
+        await message.reply_text(
+            context.render(
+                "rating/typed_invalid",
+                problem=problem,
+                name=ratee.name,
+                title=answer.item.title(context.lang),
+                target=target,
+            )
+        )
+        return None
+    fields = {"actual": figure.value} if target else {"score": figure.value}
+    await _save(context, period, ratee, answer.key, target, fields)
+    forget_typing(context)
+    context.set_outcome(update.update_id, "rate:typed")
+    person = await _person(context, period, ratee)
+    view = (
+        _item_view(context, person, pending.item)
+        if target is not None
+        else _after_scoring(context, person, pending.item)
+    )
+    await _edit(context, pending.chat, pending.message, view)
+    return END
+
+
+async def _leave(update: Update, context: KaoheContext) -> None:
+    """Stop waiting for a typed figure (on /cancel); the rating message stays where it was."""
+    forget_typing(context)
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    return [
+        ConversationHandler(
+            entry_points=[
+                CommandHandler("rate", rate_cmd, filters=PRIVATE),
+                # The buttons, nested so that "type a number" can move the parent to TYPING.
+                button_conversation(
+                    press_callback, family=FAMILY, name="rating_buttons", parent_states=Step
+                ),
+            ],
+            states={
+                Step.TYPING: [
+                    MessageHandler(
+                        PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, typed_msg
+                    )
+                ],
+            },
+            fallbacks=[
+                QUESTIONS.cancel_fallback(
+                    _leave, outcome="rate:cancelled", template="rating/cancelled"
+                )
+            ],
+            allow_reentry=True,
+            per_chat=True,
+            per_user=True,
+            name=NAME,
+            persistent=True,
+        )
+    ]

@@ -1,0 +1,696 @@
+"""Self-score (本人自评): each cadre scores their own month in the chat, item by item.
+
+``/selfscore`` (or the ``selfscore:start:<period>`` button of the window-opening message) walks
+through the items of the frozen scheme that apply to the cadre: for a judged item a 0-100 score
+(common values on a reply keyboard, or typed), for a quantified item the actual figure of each
+target; then an optional note and optional evidence (a photo or a document, kept by its file id).
+The summary shows each item and the weighted total, with inline buttons to submit, change an item
+or cancel. Once submitted, ``/selfscore`` shows the answers and lets the cadre change an item
+until the deadline; every such change is audited.
+
+The database is the truth: every answer is written as it comes (a draft ``Rating`` with its
+lines), so a restart or a later ``/selfscore`` resumes. The conversation state only says that a
+question is open; ``user_data["selfscore"]`` says which (the item, and so the kind of answer;
+JSON, persisted).
+
+The conversation holds only message handlers (``per_message=False``). Button presses go through a
+nested ``per_message=True`` conversation of callback-query handlers that never keeps a state of
+its own: it only maps each press to the step the parent should be in (``map_to_parent``), the way
+python-telegram-bot nests conversations. Every press is checked again on the server: the role,
+that the period is still open, that the item exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum, unique
+from typing import Any
+
+from telegram import (
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.ext import (
+    BaseHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.appraisal.month import open_month, open_period
+from bot.chat import keyboards, rating
+from bot.chat.access import require
+from bot.chat.context import KaoheContext
+from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from storage.engine import transaction
+from storage.models import Period, RatingSource, Role
+from storage.queries import ratings
+from storage.queries.ratings import Sheet
+
+FAMILY = "selfscore"
+NAME = "selfscore"
+KEY = "selfscore"  # user_data key of the position (JSON)
+PRIVATE = filters.ChatType.PRIVATE
+END = ConversationHandler.END
+SELF = RatingSource.SELF
+# The common scores offered on the reply keyboard (typing any other 0-100 figure works too).
+SCORE_CHOICES = ("100", "95", "90", "85", "80", "75", "70", "60")
+NOTE_MAX = 500
+
+
+@unique
+class Step(StrEnum):
+    """Which answer the conversation is waiting for."""
+
+    SCORE = "score"  # a 0-100 score of a judged item
+    TARGET = "target"  # the actual figure of one target of a quantified item
+    NOTE = "note"  # the optional note of what was done (text, or skip)
+    EVIDENCE = "evidence"  # the optional evidence (a photo or a document, or skip)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the cadre is: the period, the step, the item (and target), and whether they are
+    walking through every item or changing one item from the summary."""
+
+    period: int
+    step: Step
+    item: str
+    target: int | None = None
+    change: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "step": self.step.value,
+            "item": self.item,
+            "target": self.target,
+            "change": self.change,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Position | None:
+        try:
+            return cls(
+                period=int(data["period"]),
+                step=Step(data["step"]),
+                item=str(data["item"]),
+                target=None if data.get("target") is None else int(data["target"]),
+                change=bool(data.get("change")),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    @property
+    def spot(self) -> tuple[Step, str, int | None]:
+        return self.step, self.item, self.target
+
+
+# --- where the cadre is -----------------------------------------------------------------------
+
+
+def steps_of(sheet: Sheet, *, only: str | None = None) -> list[tuple[Step, str, int | None]]:
+    """Every question of the self-score in order (or of the one item being changed).
+
+    A quantified item the office has not given targets to has no question: it cannot be scored.
+    """
+    steps: list[tuple[Step, str, int | None]] = []
+    for answer in sheet.answers:
+        if (only is not None and answer.key != only) or not answer.scorable:
+            continue
+        if answer.quantified:
+            steps += [(Step.TARGET, answer.key, t.id) for t in answer.targets]
+        else:
+            steps.append((Step.SCORE, answer.key, None))
+        steps += [(Step.NOTE, answer.key, None), (Step.EVIDENCE, answer.key, None)]
+    return steps
+
+
+def _position(context: KaoheContext) -> Position | None:
+    data = context.user_data.get(KEY) if context.user_data is not None else None
+    return Position.from_json(data) if data else None
+
+
+def _remember(context: KaoheContext, position: Position | None) -> None:
+    if context.user_data is None:
+        return
+    if position is None:
+        context.user_data.pop(KEY, None)
+    else:
+        context.user_data[KEY] = position.as_json()
+
+
+# A question is open while the position is kept; a typed message answers it unless another
+# conversation put its question more recently (see bot.chat.conversations).
+QUESTIONS = TypedQuestions(NAME, is_open=lambda context: _position(context) is not None)
+
+
+def _first_open_step(sheet: Sheet) -> tuple[Step, str, int | None] | None:
+    """The first question of the first item not answered yet."""
+    for answer in sheet.answers:
+        if answer.scorable and not answer.complete:
+            return steps_of(sheet, only=answer.key)[0]
+    return None
+
+
+# --- keyboards --------------------------------------------------------------------------------
+
+
+def _reply_keyboard(context: KaoheContext, step: Step) -> ReplyKeyboardMarkup:
+    back = context.label("selfscore.back")
+    skip = context.label("selfscore.skip")
+    if step is Step.SCORE:
+        rows = [list(SCORE_CHOICES[:4]), list(SCORE_CHOICES[4:]), [back]]
+    elif step is Step.TARGET:
+        rows = [[back]]
+    else:
+        rows = [[skip], [back]]
+    return ReplyKeyboardMarkup(
+        rows,
+        resize_keyboard=True,
+        input_field_placeholder=context.label(f"selfscore.placeholder.{step.value}"),
+    )
+
+
+def _summary_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
+    period_id = sheet.period.id
+    change = keyboards.button(context.label("selfscore.change"), FAMILY, "change", period_id)
+    if sheet.submitted:
+        close = keyboards.button(context.label("selfscore.close"), FAMILY, "close", period_id)
+        return keyboards.markup([[change, close]])
+    submit = (
+        [keyboards.button(context.label("selfscore.submit"), FAMILY, "submit", period_id)]
+        if sheet.complete
+        else []
+    )
+    cancel = keyboards.button(context.label("selfscore.cancel"), FAMILY, "cancel", period_id)
+    return keyboards.markup([submit, [change, cancel]])
+
+
+def _pick_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
+    period_id = sheet.period.id
+    rows = [
+        [
+            keyboards.button(
+                context.label(
+                    "selfscore.item_button",
+                    title=a.item.title(context.lang),
+                    score="—" if a.score is None else f"{a.score.score:.1f}",
+                ),
+                FAMILY,
+                "item",
+                period_id,
+                a.key,
+            )
+        ]
+        for a in sheet.answers
+        if a.scorable
+    ]
+    rows.append(
+        [keyboards.button(context.label("selfscore.to_summary"), FAMILY, "summary", period_id)]
+    )
+    return keyboards.markup(rows)
+
+
+# --- what the cadre sees ----------------------------------------------------------------------
+
+
+def _deadline(context: KaoheContext, period: Period) -> datetime:
+    return context.local(period.closes_at)
+
+
+def _question(
+    context: KaoheContext, sheet: Sheet, position: Position, *, problem: str | None = None
+) -> str:
+    answer = sheet.answer(position.item)
+    assert answer is not None
+    in_item = steps_of(sheet, only=position.item)
+    everything = steps_of(sheet)
+    found = sheet.target(position.target) if position.target is not None else None
+    number = next(i for i, a in enumerate(sheet.answers, 1) if a.key == position.item)
+    return context.render(
+        "selfscore/question",
+        step=position.step.value,
+        change=position.change,
+        period=sheet.period,
+        deadline=_deadline(context, sheet.period),
+        answer=answer,
+        title=answer.item.title(context.lang),
+        number=number,
+        count=len(sheet.answers),
+        remaining=len(sheet.answers) - number,
+        sub=in_item.index(position.spot) + 1,
+        subs=len(in_item),
+        target=found[1] if found else None,
+        target_number=(answer.targets.index(found[1]) + 1) if found else None,
+        first=not position.change and everything.index(position.spot) == 0,
+        intro=problem is None and sheet.rating is None and everything.index(position.spot) == 0,
+        problem=problem,
+        note_max=NOTE_MAX,
+        skip=context.label("selfscore.skip"),
+        back=context.label("selfscore.back"),
+    )
+
+
+async def _ask(
+    update: Update,
+    context: KaoheContext,
+    sheet: Sheet,
+    position: Position,
+    *,
+    problem: str | None = None,
+) -> Step:
+    """Send the question of ``position`` (again, after a problem) and remember where we are."""
+    _remember(context, position)
+    QUESTIONS.asked(context)
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(
+        _question(context, sheet, position, problem=problem),
+        reply_markup=_reply_keyboard(context, position.step),
+    )
+    return position.step
+
+
+def _summary(context: KaoheContext, sheet: Sheet, *, note: str | None = None) -> str:
+    return context.render(
+        "selfscore/summary",
+        sheet=sheet,
+        period=sheet.period,
+        deadline=_deadline(context, sheet.period),
+        submitted_at=(
+            context.local(sheet.rating.submitted_at)
+            if sheet.rating and sheet.rating.submitted_at
+            else None
+        ),
+        note=note,
+    )
+
+
+async def _send_summary(
+    update: Update, context: KaoheContext, sheet: Sheet, *, note: str | None = None
+) -> None:
+    """Close the reply keyboard with a short word, then show the summary with its buttons."""
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(
+        context.render("selfscore/saved", note=note, submitted=sheet.submitted),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    await update.effective_chat.send_message(
+        _summary(context, sheet), reply_markup=_summary_keyboard(context, sheet)
+    )
+
+
+async def _edit(message: Message | None, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit a message in place; pressing a button that changes nothing is not an error."""
+    if message is None:
+        return
+    with ignore_not_modified():
+        await message.edit_text(text, reply_markup=markup)
+
+
+async def _load(context: KaoheContext, period_id: int | None) -> tuple[Period, Sheet] | None:
+    """The period (if it is open) and the caller's self-score sheet in it."""
+    cadre = context.cadre
+    assert cadre is not None
+    async with context.services.sessions() as session:
+        if period_id is None:
+            period = await open_month(session=session, unit_id=cadre.unit_id)
+        else:
+            period = await open_period(session=session, period_id=period_id, unit_id=cadre.unit_id)
+        if period is None:
+            return None
+        sheet = await ratings.load_sheet(session=session, period=period, ratee=cadre, source=SELF)
+    return period, sheet
+
+
+async def _no_window(update: Update, context: KaoheContext) -> object:
+    cadre = context.cadre
+    assert cadre is not None and update.effective_message is not None
+    async with context.services.sessions() as session:
+        upcoming = await ratings.upcoming_month(session=session, unit_id=cadre.unit_id)
+    _remember(context, None)
+    context.set_outcome(update.update_id, "selfscore:no_window")
+    await update.effective_message.reply_text(
+        context.render(
+            "selfscore/no_window",
+            upcoming=upcoming,
+            opens=context.local(upcoming.opens_at) if upcoming else None,
+        ),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    return END
+
+
+async def _resume(update: Update, context: KaoheContext, sheet: Sheet) -> object:
+    """Re-ask the question the cadre was at, else start at the first unanswered item, else
+    show the summary."""
+    position = _position(context)
+    period_id = sheet.period.id
+    assert period_id is not None
+    if position is not None and position.period == period_id:
+        steps = steps_of(sheet, only=position.item if position.change else None)
+        if position.spot in steps:
+            return await _ask(update, context, sheet, position)
+    start = None if sheet.submitted else _first_open_step(sheet)
+    if start is None:
+        _remember(context, None)
+        await _send_summary(update, context, sheet)
+        return END
+    step, item, target = start
+    return await _ask(update, context, sheet, Position(period_id, step, item, target))
+
+
+# --- entry ------------------------------------------------------------------------------------
+
+
+@require(Role.CADRE)
+async def selfscore_cmd(update: Update, context: KaoheContext) -> object:
+    """Start or resume the self-score of the open month, or show it once submitted."""
+    loaded = await _load(context, None)
+    if loaded is None:
+        return await _no_window(update, context)
+    context.set_outcome(update.update_id, "selfscore:open")
+    return await _resume(update, context, loaded[1])
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Turn:
+    position: Position
+    period: Period
+    sheet: Sheet
+
+
+async def _turn(update: Update, context: KaoheContext) -> _Turn | object:
+    """The position, checked against an open period and the sheet; else the state to return."""
+    message = update.effective_message
+    assert message is not None
+    position = _position(context)
+    if position is None:
+        # No question is open (it was left, e.g. by /cancel while another conversation asked).
+        context.set_outcome(update.update_id, "unknown")
+        await message.reply_text(context.render("basics/unknown"))
+        return END
+    loaded = await _load(context, position.period)
+    if loaded is None:
+        _remember(context, None)
+        context.set_outcome(update.update_id, "selfscore:closed")
+        await message.reply_text(
+            context.render("selfscore/closed"), reply_markup=ReplyKeyboardRemove()
+        )
+        return END
+    period, sheet = loaded
+    if position.spot not in steps_of(sheet, only=position.item if position.change else None):
+        _remember(context, None)  # the office changed the targets under our feet: start over
+        return await _resume(update, context, sheet)
+    return _Turn(position, period, sheet)
+
+
+def _is(context: KaoheContext, text: str | None, key: str) -> bool:
+    """Whether ``text`` is the reply button ``key`` (in either language, as people switch)."""
+    if not text:
+        return False
+    typed = text.strip().casefold()
+    return any(typed == context.texts.label(language, key).casefold() for language in ("zh", "en"))
+
+
+async def _save(context: KaoheContext, turn: _Turn, **fields: Any) -> _Turn:
+    """Save one answer; the turn goes on with the sheet as it is now (read in the same
+    transaction, so the next question and the summary show what was saved)."""
+    cadre = context.cadre
+    assert cadre is not None
+    target = turn.position.target
+    answer = turn.sheet.answer(turn.position.item)
+    assert answer is not None
+    found = turn.sheet.target(target) if target is not None else None
+    async with transaction(context.services.sessions) as session:
+        await ratings.record_answer(
+            session=session,
+            period=turn.period,
+            ratee=cadre,
+            rater=cadre,
+            source=SELF,
+            key=ratings.line_key(turn.position.item, found[1] if found else None),
+            item_key=turn.position.item,
+            target_id=target,
+            **fields,
+        )
+        sheet = await ratings.load_sheet(
+            session=session, period=turn.period, ratee=cadre, source=SELF
+        )
+    return _Turn(turn.position, turn.period, sheet)
+
+
+async def _next(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Go to the next question, or to the summary after the last one."""
+    sheet = turn.sheet
+    position = turn.position
+    steps = steps_of(sheet, only=position.item if position.change else None)
+    index = steps.index(position.spot) + 1
+    if index < len(steps):
+        step, item, target = steps[index]
+        return await _ask(
+            update, context, sheet, Position(position.period, step, item, target, position.change)
+        )
+    _remember(context, None)
+    await _send_summary(update, context, sheet, note="changed" if position.change else "done")
+    return END
+
+
+async def _back(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Go back one question (from the first question of a change, back to the summary)."""
+    position = turn.position
+    steps = steps_of(turn.sheet, only=position.item if position.change else None)
+    index = steps.index(position.spot)
+    if index == 0:
+        if position.change:
+            _remember(context, None)
+            await _send_summary(update, context, turn.sheet)
+            return END
+        return await _ask(update, context, turn.sheet, position, problem="first")
+    step, item, target = steps[index - 1]
+    return await _ask(
+        update,
+        context,
+        turn.sheet,
+        Position(position.period, step, item, target, position.change),
+    )
+
+
+async def _score(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Take the score of a judged item."""
+    assert update.effective_message is not None
+    text = update.effective_message.text
+    if _is(context, text, "selfscore.back"):
+        return await _back(update, context, turn)
+    figure = ratings.parse_figure(text)
+    if figure.problem is not None:
+        context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
+        return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)
+    turn = await _save(context, turn, score=figure.value)
+    context.set_outcome(update.update_id, "selfscore:score")
+    return await _next(update, context, turn)
+
+
+async def _target(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Take the actual figure of one target of a quantified item."""
+    assert update.effective_message is not None
+    text = update.effective_message.text
+    if _is(context, text, "selfscore.back"):
+        return await _back(update, context, turn)
+    figure = ratings.parse_figure(text, maximum=None)
+    if figure.problem is not None:
+        context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
+        return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)
+    turn = await _save(context, turn, actual=figure.value)
+    context.set_outcome(update.update_id, "selfscore:actual")
+    return await _next(update, context, turn)
+
+
+async def _note(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Take the note of what was done, or skip it (a note given before is kept)."""
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
+    if _is(context, text, "selfscore.back"):
+        return await _back(update, context, turn)
+    if not _is(context, text, "selfscore.skip"):
+        note = text.strip()
+        if len(note) > NOTE_MAX:
+            context.set_outcome(update.update_id, "selfscore:refused:too_long")
+            return await _ask(update, context, turn.sheet, turn.position, problem="too_long")
+        turn = await _save(context, turn, note=note or None)
+    context.set_outcome(update.update_id, "selfscore:note")
+    return await _next(update, context, turn)
+
+
+async def _evidence(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Take a photo or a document as evidence, or skip (evidence given before is kept)."""
+    message = update.effective_message
+    assert message is not None
+    if message.photo:
+        turn = await _save(context, turn, evidence=(message.photo[-1].file_id, "photo"))
+    elif message.document:
+        turn = await _save(context, turn, evidence=(message.document.file_id, "document"))
+    elif _is(context, message.text, "selfscore.back"):
+        return await _back(update, context, turn)
+    elif not _is(context, message.text, "selfscore.skip"):
+        context.set_outcome(update.update_id, "selfscore:refused:file_expected")
+        return await _ask(update, context, turn.sheet, turn.position, problem="file_expected")
+    context.set_outcome(update.update_id, "selfscore:evidence")
+    return await _next(update, context, turn)
+
+
+async def _wrong_kind(update: Update, context: KaoheContext, turn: _Turn) -> object:
+    """Refuse a sticker, photo or file where text is expected (or anything else unexpected)."""
+    problem = {
+        Step.SCORE: "number_expected",
+        Step.TARGET: "number_expected",
+        Step.NOTE: "text_expected",
+        Step.EVIDENCE: "file_expected",
+    }[turn.position.step]
+    context.set_outcome(update.update_id, f"selfscore:refused:{problem}")
+    return await _ask(update, context, turn.sheet, turn.position, problem=problem)
+
+
+@QUESTIONS.answers
+@require(Role.CADRE)
+async def answer_msg(update: Update, context: KaoheContext) -> object:
+    """Take a message as the answer of the open question, by what the question wants."""
+    message = update.effective_message
+    assert message is not None
+    turn = await _turn(update, context)
+    if not isinstance(turn, _Turn):
+        return turn
+    step = turn.position.step
+    if step is Step.EVIDENCE:
+        if message.photo or message.document or message.text is not None:
+            return await _evidence(update, context, turn)
+    elif message.text is not None:
+        take = {Step.SCORE: _score, Step.TARGET: _target, Step.NOTE: _note}[step]
+        return await take(update, context, turn)
+    return await _wrong_kind(update, context, turn)
+
+
+async def _leave(update: Update, context: KaoheContext) -> None:
+    """Forget where the cadre was (on /cancel); what was answered stays saved."""
+    _remember(context, None)
+
+
+# --- buttons ----------------------------------------------------------------------------------
+
+
+_ACTIONS = frozenset({"start", "submit", "change", "item", "summary", "cancel", "close"})
+
+
+@require(Role.CADRE)
+async def press_callback(update: Update, context: KaoheContext) -> object:
+    """Handle a button of the self-score: checked, answered first, then acted on."""
+    query = update.callback_query
+    assert query is not None and context.cadre is not None
+    parsed = keyboards.unpack(query.data)
+    period_id = parsed.int_arg(0) if parsed else None
+    if parsed is None or parsed.action not in _ACTIONS or period_id is None:
+        context.set_outcome(update.update_id, "selfscore:stale")
+        await query.answer(context.render("access/stale_short"), show_alert=True)
+        return None
+    loaded = await _load(context, period_id)
+    if loaded is None:
+        context.set_outcome(update.update_id, "selfscore:closed")
+        await query.answer(context.render("selfscore/closed_short"), show_alert=True)
+        return None
+    sheet = loaded[1]
+    action = parsed.action
+    context.set_outcome(update.update_id, f"selfscore:{action}")
+    if action == "item":
+        item_key = parsed.args[1] if len(parsed.args) > 1 else ""
+        answer = sheet.answer(item_key)
+        if answer is None or not answer.scorable:
+            await query.answer(context.render("access/stale_short"), show_alert=True)
+            return None
+        await query.answer()
+        await _edit(
+            query.message,
+            context.render("selfscore/picked", title=answer.item.title(context.lang)),
+            None,
+        )
+        step, item, target = steps_of(sheet, only=item_key)[0]
+        return await _ask(
+            update, context, sheet, Position(period_id, step, item, target, change=True)
+        )
+    if action == "submit":
+        return await _submit(update, context, sheet)
+    await query.answer()
+    if action == "start":
+        return await _resume(update, context, sheet)
+    if action == "change":
+        await _edit(
+            query.message,
+            context.render("selfscore/pick", sheet=sheet),
+            _pick_keyboard(context, sheet),
+        )
+        return None
+    if action == "summary":
+        await _edit(query.message, _summary(context, sheet), _summary_keyboard(context, sheet))
+        return None
+    if action == "close":
+        await _edit(query.message, _summary(context, sheet), None)
+        return None
+    # cancel
+    _remember(context, None)
+    await _edit(query.message, context.render("selfscore/cancelled"), None)
+    return END
+
+
+async def _submit(update: Update, context: KaoheContext, sheet: Sheet) -> object:
+    """Submit the self-score once, then show the submitted summary."""
+    query = update.callback_query
+    assert query is not None
+    submitted = await rating.submit_once(
+        update, context, sheet, outcome="selfscore", texts="selfscore"
+    )
+    if submitted is None:
+        return None
+    _remember(context, None)
+    await _edit(query.message, _summary(context, submitted), _summary_keyboard(context, submitted))
+    return END
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    # An edited message is not an answer (it would land on whatever question is open now).
+    answers = [MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, answer_msg)]
+    return [
+        ConversationHandler(
+            entry_points=[
+                CommandHandler("selfscore", selfscore_cmd, filters=PRIVATE),
+                button_conversation(
+                    press_callback, family=FAMILY, name="selfscore_buttons", parent_states=Step
+                ),
+            ],
+            # The state says that a question is open; the position says which (and so what
+            # kind of message answers it).
+            states={step: answers for step in Step},
+            fallbacks=[
+                QUESTIONS.cancel_fallback(
+                    _leave,
+                    outcome="selfscore:cancelled",
+                    template="selfscore/cancelled",
+                    remove_keyboard=True,
+                )
+            ],
+            allow_reentry=True,
+            per_chat=True,
+            per_user=True,
+            name=NAME,
+            persistent=True,
+        )
+    ]

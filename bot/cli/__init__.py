@@ -1,0 +1,1 @@
+"""The ``kaohe`` command the office clerk runs on the server."""

@@ -1,0 +1,452 @@
+"""The appraisal commands of ``kaohe``: ``scheme``, ``targets``, ``periods`` and ``score``.
+
+These let the office run the appraisal calendar by hand (the scheduler calls the same service
+functions in :mod:`bot.appraisal.periods` on its own clock) and check any figure from a terminal. As
+in :mod:`bot.cli.main`, each command returns 0 when done, 1 when the work failed or was refused, 2
+when the command, a code or the scheme file is wrong; every text comes from
+``templates/<lang>/cli/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Abort, Cli, run_in_unit, say_issues
+from bot.rules.scheme import Scheme, SchemeError, load_scheme
+
+__all__ = ["register"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _local(cli: Cli) -> Callable[[datetime | None], str]:
+    """A template helper: a stored time in the unit's time zone, to the minute."""
+    from storage.queries.periods import as_utc
+
+    def show(value: datetime | None) -> str:
+        aware = as_utc(value)
+        return (
+            "" if aware is None else aware.astimezone(cli.settings.zone).strftime("%Y-%m-%d %H:%M")
+        )
+
+    return show
+
+
+def _scheme_errors(cli: Cli, exc: SchemeError, *, err: bool = True) -> None:
+    cli.say("cli/scheme_invalid", err=err, source=exc.source, errors=exc.errors)
+
+
+def _scheme_context(scheme: Scheme) -> dict[str, Any]:
+    return {
+        "scheme": scheme,
+        "categories": [(c, scheme.items_for(c)) for c in scheme.categories],
+        "fingerprint": scheme.fingerprint(),
+    }
+
+
+# --- scheme ------------------------------------------------------------------------------------
+
+
+def cmd_scheme_check(cli: Cli, args: argparse.Namespace) -> int:
+    try:
+        scheme = load_scheme(Path(args.file))
+    except SchemeError as exc:
+        _scheme_errors(cli, exc, err=False)
+        return EXIT_USAGE
+    cli.say("cli/scheme_valid", path=args.file, **_scheme_context(scheme))
+    return EXIT_OK
+
+
+def cmd_scheme_show(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import read_scheme
+
+    if args.period is None:
+        try:
+            scheme, _, path = read_scheme(cli.settings.scheme_file)
+        except SchemeError as exc:
+            _scheme_errors(cli, exc)
+            return EXIT_USAGE
+        cli.say("cli/scheme_show", source=str(path), period=None, **_scheme_context(scheme))
+        return EXIT_OK
+
+    from storage.queries.schemes import frozen_scheme
+
+    async def work(session: Any, unit_id: int) -> int:
+        period = await _find_period(cli, session, unit_id, args.period)
+        scheme = frozen_scheme(period)
+        if scheme is None:
+            cli.say("cli/scheme_not_frozen", err=True, period=period.code)
+            return EXIT_FAILED
+        cli.say("cli/scheme_show", source=None, period=period.code, **_scheme_context(scheme))
+        return EXIT_OK
+
+    return run_in_unit(cli, work)
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+
+def _issues(cli: Cli, errors: Any) -> None:
+    say_issues(cli, errors, issue="targets/issue", nothing="cli/targets_nothing_imported")
+
+
+def cmd_targets_import(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import read_scheme
+    from bot.sheets.targets import TargetFileError, read_targets
+    from storage.queries.targets import TargetImportError, import_targets
+
+    path = Path(args.file)
+    if not path.exists():
+        cli.say("cli/file_missing", err=True, path=str(path))
+        return EXIT_USAGE
+    try:
+        rows = read_targets(path)
+    except TargetFileError as exc:
+        _issues(cli, exc.errors)
+        return EXIT_FAILED
+    try:
+        scheme, _, _ = read_scheme(cli.settings.scheme_file)
+    except SchemeError as exc:
+        _scheme_errors(cli, exc)
+        return EXIT_USAGE
+    year = args.year or datetime.now(cli.settings.zone).year
+
+    async def work(session: Any, unit_id: int) -> int:
+        try:
+            report = await import_targets(
+                session=session, unit_id=unit_id, year=year, rows=rows, scheme=scheme, actor="cli"
+            )
+        except TargetImportError as exc:
+            _issues(cli, exc.errors)
+            raise Abort from exc
+        cli.say("cli/targets_report", report=report)
+        return EXIT_OK
+
+    return run_in_unit(cli, work)
+
+
+def cmd_targets_list(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import read_scheme
+    from bot.rules.scheme import default_scheme
+    from storage.queries.results import cadres_by_id
+    from storage.queries.roster import departments, find_cadres_by_name, list_cadres
+    from storage.queries.targets import list_targets
+
+    year = args.year or datetime.now(cli.settings.zone).year
+    try:
+        scheme, _, _ = read_scheme(cli.settings.scheme_file)
+    except SchemeError:
+        scheme = default_scheme()  # only titles are needed here; `scheme check` explains
+    titles: dict[str, str] = {}
+    for category in scheme.categories:
+        for item in scheme.items_for(category):
+            titles.setdefault(item.key, item.title(cli.lang))
+
+    async def work(session: Any, unit_id: int) -> int:
+        wanted = None
+        if args.name:
+            found = await find_cadres_by_name(
+                session=session, unit_id=unit_id, name=args.name, active_only=False
+            )
+            if not found:
+                cli.say("cli/targets_unknown", err=True, name=args.name)
+                return EXIT_FAILED
+            wanted = [c.id for c in found if c.id is not None]
+        targets = await list_targets(session=session, unit_id=unit_id, year=year, cadre_ids=wanted)
+        people = await cadres_by_id(session=session, ids={t.cadre_id for t in targets})
+        names = {d.id: d.name for d in await departments(session=session, unit_id=unit_id)}
+        roster = await list_cadres(session=session, unit_id=unit_id, active_only=False)
+        order = {c.id: index for index, c in enumerate(roster)}
+        items = list(titles)
+        targets.sort(
+            key=lambda t: (
+                order.get(t.cadre_id, len(order)),
+                items.index(t.item_key) if t.item_key in items else len(items),
+                t.code,
+            )
+        )
+        groups: dict[int, list[Any]] = {}
+        for target in targets:
+            groups.setdefault(target.cadre_id, []).append(target)
+        cli.say(
+            "cli/targets_list",
+            year=year,
+            groups=[
+                {
+                    "cadre": people[cid],
+                    "department": names.get(people[cid].department_id, ""),
+                    "targets": rows,
+                }
+                for cid, rows in groups.items()
+            ],
+            titles=titles,
+        )
+        return EXIT_OK
+
+    return run_in_unit(cli, work)
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+async def _find_period(cli: Cli, session: Any, unit_id: int, code: str) -> Any:
+    """The period a code names, or print why there is none and abort."""
+    from storage.queries.periods import PeriodCodeError, find_period
+
+    try:
+        period = await find_period(session=session, unit_id=unit_id, code=code)
+    except PeriodCodeError:
+        cli.say("cli/periods_bad_code", err=True, code=code)
+        raise Abort(EXIT_USAGE) from None
+    if period is None:
+        cli.say("cli/periods_unknown", err=True, code=code, year=code.strip()[:4])
+        raise Abort(EXIT_FAILED)
+    return period
+
+
+def cmd_periods_list(cli: Cli, args: argparse.Namespace) -> int:
+    from storage.queries.periods import list_periods
+    from storage.queries.schemes import list_scheme_versions
+
+    async def work(session: Any, unit_id: int) -> int:
+        periods = await list_periods(session=session, unit_id=unit_id, year=args.year)
+        versions = {
+            v.id: v.fingerprint
+            for v in await list_scheme_versions(session=session, unit_id=unit_id)
+        }
+        cli.say("cli/periods_list", periods=periods, versions=versions, local=_local(cli))
+        return EXIT_OK
+
+    return run_in_unit(cli, work)
+
+
+def cmd_periods_create(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import create_year, read_scheme
+
+    try:
+        scheme, _, path = read_scheme(cli.settings.scheme_file)
+    except SchemeError as exc:
+        _scheme_errors(cli, exc)
+        return EXIT_USAGE
+
+    async def work(session: Any, unit_id: int) -> int:
+        report = await create_year(
+            session=session, unit_id=unit_id, year=args.year, scheme=scheme, actor="cli"
+        )
+        cli.say("cli/periods_created", report=report, source=str(path), local=_local(cli))
+        return EXIT_OK
+
+    return run_in_unit(cli, work)
+
+
+def _transition_exit(transition: Any) -> int:
+    return EXIT_FAILED if transition.refused else EXIT_OK
+
+
+def _grade_counts(results: list[Any]) -> dict[str, int]:
+    return dict(Counter(r.grade for r in results if r.grade))
+
+
+def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import open_period
+
+    async def work(session: Any, unit_id: int) -> int:
+        period = await _find_period(cli, session, unit_id, args.period)
+        try:
+            transition = await open_period(
+                session=session,
+                period=period,
+                now=_now(),
+                scheme_file=cli.settings.scheme_file,
+                actor="cli",
+            )
+        except SchemeError as exc:
+            _scheme_errors(cli, exc)
+            raise Abort(EXIT_USAGE) from exc
+        cli.say("cli/periods_transition", t=transition, grades={}, local=_local(cli))
+        return _transition_exit(transition)
+
+    return run_in_unit(cli, work)
+
+
+def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import close_period
+
+    async def work(session: Any, unit_id: int) -> int:
+        period = await _find_period(cli, session, unit_id, args.period)
+        try:
+            transition = await close_period(
+                session=session,
+                period=period,
+                now=_now(),
+                scheme_file=cli.settings.scheme_file,
+                actor="cli",
+            )
+        except SchemeError as exc:
+            _scheme_errors(cli, exc)
+            raise Abort(EXIT_USAGE) from exc
+        cli.say(
+            "cli/periods_transition",
+            t=transition,
+            grades=_grade_counts(transition.results),
+            local=_local(cli),
+        )
+        return _transition_exit(transition)
+
+    return run_in_unit(cli, work)
+
+
+# --- score -------------------------------------------------------------------------------------
+
+
+def _decimal_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
+    from storage.queries.periods import as_utc
+    from storage.queries.results import cadres_by_id, results_for
+    from storage.queries.roster import departments, list_cadres
+    from storage.queries.schemes import frozen_scheme
+
+    async def work(session: Any, unit_id: int) -> int:
+        period = await _find_period(cli, session, unit_id, args.period)
+        results = await results_for(session=session, period_id=period.id)
+        people = await cadres_by_id(session=session, ids=[r.cadre_id for r in results])
+        names = {d.id: d.name for d in await departments(session=session, unit_id=unit_id)}
+        rows = [
+            {
+                "result": r,
+                "cadre": people[r.cadre_id],
+                "department": names.get(people[r.cadre_id].department_id, ""),
+            }
+            for r in results
+        ]
+        if args.json:
+            document = {
+                "period": period.code,
+                "kind": period.kind,
+                "state": period.state,
+                "scheme_fingerprint": (results[0].scheme_fingerprint if results else None),
+                "results": [
+                    {
+                        "cadre_id": row["result"].cadre_id,
+                        "name": row["cadre"].name,
+                        "department": row["department"],
+                        "score": _decimal_text(row["result"].score),
+                        "office_rules": _decimal_text(row["result"].office_rules),
+                        "grade": row["result"].grade,
+                        "flags": row["result"].flags,
+                        "breakdown": row["result"].breakdown,
+                        "inputs": row["result"].inputs,
+                        "computed_at": str(as_utc(row["result"].computed_at).isoformat()),
+                    }
+                    for row in rows
+                ],
+            }
+            sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+            return EXIT_OK
+        scheme = frozen_scheme(period)
+        roster = await list_cadres(session=session, unit_id=unit_id, active_only=False)
+        order = {c.id: index for index, c in enumerate(roster)}
+        rows.sort(key=lambda row: order.get(row["cadre"].id, len(order)))
+        violations: dict[str, str] = {}
+        titles: dict[str, str] = {}
+        if scheme is not None:
+            violations = {v.key: v.title(cli.lang) for v in scheme.violations}
+            for category in scheme.categories:
+                for item in scheme.items_for(category):
+                    titles.setdefault(item.key, item.title(cli.lang))
+        cli.say(
+            "cli/score_show",
+            period=period,
+            rows=rows,
+            violations=violations,
+            titles=titles,
+        )
+        return EXIT_OK
+
+    return run_in_unit(cli, work)
+
+
+def cmd_score_recompute(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import recompute
+    from storage.queries.results import cadres_by_id, results_for
+
+    async def work(session: Any, unit_id: int) -> int:
+        period = await _find_period(cli, session, unit_id, args.period)
+        stored = await results_for(session=session, period_id=period.id)
+        differences = await recompute(session=session, period=period)
+        people = await cadres_by_id(session=session, ids={r.cadre_id for r in stored})
+        cli.say(
+            "cli/score_recompute",
+            period=period.code,
+            count=len(stored),
+            differences=differences,
+            names={cid: c.name for cid, c in people.items()},
+        )
+        return EXIT_FAILED if differences else EXIT_OK
+
+    return run_in_unit(cli, work)
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+
+def register(sub: Any) -> None:
+    """Add the ``scheme``, ``targets``, ``periods`` and ``score`` commands to ``kaohe``."""
+    scheme = sub.add_parser(
+        "scheme", help="the appraisal scheme: check a file, show the one in force"
+    )
+    actions = scheme.add_subparsers(dest="scheme", required=True, metavar="ACTION")
+    p = actions.add_parser("check", help="validate a scheme file; every problem with its key path")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_scheme_check)
+    p = actions.add_parser("show", help="print the scheme in force (SCHEME_FILE or the example)")
+    p.add_argument("--period", metavar="PERIOD", help="the scheme frozen with a period instead")
+    p.set_defaults(func=cmd_scheme_show)
+
+    targets = sub.add_parser("targets", help="annual targets (目标管理考核细则): import, list")
+    actions = targets.add_subparsers(dest="targets", required=True, metavar="ACTION")
+    p = actions.add_parser("import", help="import targets from .xlsx or .csv (all rows or none)")
+    p.add_argument("file")
+    p.add_argument("--year", type=int, help="the year of the targets (default: this year)")
+    p.set_defaults(func=cmd_targets_import)
+    p = actions.add_parser("list", help="the targets of a year, person by person")
+    p.add_argument("name", nargs="?", metavar="NAME", help="only this person")
+    p.add_argument("--year", type=int, help="default: this year")
+    p.set_defaults(func=cmd_targets_list)
+
+    periods = sub.add_parser("periods", help="the appraisal calendar: list, create, open, close")
+    actions = periods.add_subparsers(dest="periods", required=True, metavar="ACTION")
+    p = actions.add_parser("list", help="periods with their windows and states")
+    p.add_argument("--year", type=int)
+    p.set_defaults(func=cmd_periods_list)
+    p = actions.add_parser("create", help="create a year's months, quarters, halves and the year")
+    p.add_argument("year", type=int)
+    p.set_defaults(func=cmd_periods_create)
+    p = actions.add_parser("open", help="open a period now (e.g. 2026-03), freezing the scheme")
+    p.add_argument("period", metavar="PERIOD", help="2026-03, 2026-Q1, 2026-H1 or 2026")
+    p.set_defaults(func=cmd_periods_open)
+    p = actions.add_parser("close", help="close a period now and score it")
+    p.add_argument("period", metavar="PERIOD", help="2026-03, 2026-Q1, 2026-H1 or 2026")
+    p.set_defaults(func=cmd_periods_close)
+
+    score = sub.add_parser("score", help="results of a period: show, recompute")
+    actions = score.add_subparsers(dest="score", required=True, metavar="ACTION")
+    p = actions.add_parser("show", help="each cadre's score, grade and breakdown")
+    p.add_argument("period", metavar="PERIOD")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_score_show)
+    p = actions.add_parser("recompute", help="score again from the stored inputs and compare")
+    p.add_argument("period", metavar="PERIOD")
+    p.set_defaults(func=cmd_score_recompute)

@@ -1,0 +1,111 @@
+"""The one renderer of every user-facing text.
+
+Messages are Jinja2 templates under ``templates/<lang>/<name>.j2``; short labels (buttons, grade
+names, role names) live in ``templates/<lang>/labels.toml`` so that no text a person reads is
+written in Python. Handlers, the CLI and tests all go through :class:`Texts`, so a test can assert
+against exactly what a user sees.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
+    for key, value in table.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            _flatten(name, value, out)
+        else:
+            out[name] = str(value)
+
+
+class Texts:
+    """Render templates and look up labels for one of :data:`LANGUAGES`.
+
+    HTML autoescaping is on for every template, because messages are sent with HTML parse mode
+    and carry names and notes that people typed.
+    """
+
+    def __init__(self, templates_dir: Path | None = None, default_language: str = "zh") -> None:
+        self.templates_dir = templates_dir or DEFAULT_TEMPLATES_DIR
+        if default_language not in LANGUAGES:
+            raise ValueError(default_language)
+        self.default_language = default_language
+        self.env = Environment(
+            loader=FileSystemLoader(str(self.templates_dir)),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            extensions=["jinja2.ext.loopcontrols"],
+        )
+        # Terminal output (the CLI) is plain text: same templates folder, no HTML escaping.
+        self.plain_env = Environment(
+            loader=FileSystemLoader(str(self.templates_dir)),
+            autoescape=False,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        for env in (self.env, self.plain_env):
+            env.globals["label"] = self._label_global
+            env.filters["score"] = format_score
+
+    def lang(self, language: str | None) -> str:
+        """Return a supported language, falling back to the default."""
+        return language if language in LANGUAGES else self.default_language
+
+    @cached_property
+    def _labels(self) -> dict[str, dict[str, str]]:
+        result: dict[str, dict[str, str]] = {}
+        for language in LANGUAGES:
+            path = self.templates_dir / language / "labels.toml"
+            flat: dict[str, str] = {}
+            if path.exists():
+                _flatten("", tomllib.loads(path.read_text(encoding="utf-8")), flat)
+            result[language] = flat
+        return result
+
+    def label(self, language: str | None, key: str, /, **params: Any) -> str:
+        """Return a short label; ``{name}`` placeholders are filled from ``params``."""
+        text = self._labels[self.lang(language)][key]
+        return text.format(**params) if params else text
+
+    def has_label(self, language: str, key: str) -> bool:
+        return key in self._labels[self.lang(language)]
+
+    def label_keys(self, language: str) -> set[str]:
+        return set(self._labels[language])
+
+    def render(self, language: str | None, name: str, /, **context: Any) -> str:
+        """Render ``templates/<lang>/<name>.j2`` and strip surrounding blank lines."""
+        language = self.lang(language)
+        template = self.env.get_template(f"{language}/{name}.j2")
+        return template.render(lang=language, **context).strip()
+
+    def render_plain(self, language: str | None, name: str, /, **context: Any) -> str:
+        """Render a template for the terminal, without HTML escaping."""
+        language = self.lang(language)
+        template = self.plain_env.get_template(f"{language}/{name}.j2")
+        return template.render(lang=language, **context).strip()
+
+    def _label_global(self, key: str, lang: str, **params: Any) -> str:
+        return self.label(lang, key, **params)
+
+
+def format_score(value: Any) -> str:
+    """Format a score with one decimal, or a dash when there is none."""
+    if value is None:
+        return "—"
+    return f"{value:.1f}" if not isinstance(value, str) else value

@@ -1,0 +1,1 @@
+"""The scheduler's jobs: the appraisal calendar run by the bot itself."""

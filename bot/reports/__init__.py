@@ -1,0 +1,1 @@
+"""What the leadership reads and the office files: summaries, charts and sheets."""

@@ -1,0 +1,1 @@
+"""The office's spreadsheets in and out (openpyxl, CSV): rosters, targets, reports."""
