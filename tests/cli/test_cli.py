@@ -19,7 +19,7 @@ from storage.engine import create_engine, make_session_factory
 from storage.models import Cadre
 from tests.conftest import TEST_TOKEN
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

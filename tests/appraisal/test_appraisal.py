@@ -46,7 +46,7 @@ from storage.queries.results import results_for
 from storage.queries.roster import ensure_unit, import_roster, list_cadres
 from storage.queries.targets import import_targets
 
-ROSTER = Path(__file__).resolve().parents[1] / "examples" / "roster.xlsx"
+ROSTER = Path(__file__).resolve().parents[2] / "examples" / "roster.xlsx"
 YEAR = 2026
 JAN_OPEN = datetime(2026, 1, 25, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 JAN_CLOSE = datetime(2026, 2, 5, 10, 0, tzinfo=UTC)  # 18:00 on Feb 5th in Shanghai

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from storage.engine import create_engine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 Kaohe = Callable[..., tuple[int, str, str]]
 

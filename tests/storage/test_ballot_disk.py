@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from storage.engine import sqlite_path
-from tests.test_ballot import _cast
+from tests.chat.test_ballot import _cast
 
 
 async def test_cast_leaves_no_old_versions_behind(town: Any, texts: Any, backend: str) -> None:

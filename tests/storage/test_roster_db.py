@@ -39,7 +39,7 @@ from storage.queries.roster import (
     supervised_heads,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "roster.xlsx"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "roster.xlsx"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 

@@ -29,7 +29,7 @@ from bot.sheets.roster import (
 )
 from storage.models import Role
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 ZH_HEADER = ["姓名", "部门", "角色", "职务", "分管领导", "蹲点村", "电话"]
 EN_HEADER = ["Name", "Department", "Roles", "Title", "Supervisor", "Village", "Phone"]

@@ -17,7 +17,7 @@ import pytest
 from bot.rules import scoring as sc
 from bot.rules.scheme import Scheme, default_scheme
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED_Q1 = ROOT / "tests" / "data" / "seed_q1.json"
 SCORING_DOC = ROOT / "docs" / "scoring.md"
 

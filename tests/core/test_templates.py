@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.core.texts import LANGUAGES, Texts
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def _names(language: str) -> set[str]:

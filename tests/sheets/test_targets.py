@@ -26,7 +26,7 @@ from storage.models import AuditLog, Period, Rating, RatingLine, Target
 from storage.queries.roster import ensure_unit, import_roster, list_cadres
 from storage.queries.targets import TargetImportError, import_targets, list_targets
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 D = Decimal
 HEADER_ZH = ["姓名", "部门", "项目", "编号", "指标", "目标值", "单位", "分值"]
 

@@ -34,8 +34,8 @@ from storage.models import (
     Role,
     utcnow,
 )
-from tests.test_ballot import _cast
-from tests.test_selfscore import SUBMIT, answer_all
+from tests.chat.test_ballot import _cast
+from tests.chat.test_selfscore import SUBMIT, answer_all
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
