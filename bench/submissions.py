@@ -38,7 +38,6 @@ from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
-from bot.appraisal.month import assessed_cadres  # noqa: E402
 from bot.core.config import Settings  # noqa: E402
 from bot.emulator.request import FakeRequest  # noqa: E402
 from bot.emulator.simulator import Simulator, _text_content  # noqa: E402
@@ -47,16 +46,9 @@ from bot.rules.scheme import default_scheme  # noqa: E402
 from bot.rules.scoring import GRADE_ORDER  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.engine import create_engine, make_session_factory, transaction  # noqa: E402
-from storage.models import (  # noqa: E402
-    Cadre,
-    Department,
-    Period,
-    PeriodKind,
-    PeriodState,
-    Unit,
-    utcnow,
-)
+from storage.models import Cadre, Department, Period, PeriodKind, PeriodState, Unit, utcnow  # noqa: E402
 from storage.queries.results import create_tallies  # noqa: E402
+from storage.queries.roster import assessed_cadres  # noqa: E402
 
 USER_ID_BASE = 10_000_000
 CONCURRENCY = 64

@@ -23,11 +23,13 @@ from bot.chat import (
     selfscore,
     signup,
 )
-from bot.chat.context import KaoheApplication, KaoheContext, Services
+from bot.chat.context import KaoheApplication, KaoheContext
 from bot.chat.menus import keep_menu, set_default_menus
 from bot.chat.persistence import DatabasePersistence
 from bot.chat.processor import PerUserUpdateProcessor
+from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
+from bot.core.services import Services
 from bot.core.texts import Texts
 from storage.engine import create_engine, make_session_factory, transaction
 from storage.queries.roster import ensure_unit, list_cadres
@@ -41,13 +43,17 @@ log = logging.getLogger(__name__)
 CAPABILITIES = (signup, office, selfscore, rating, basics, invites, leadership, ballot, myscore)
 
 
-def build_services(settings: Settings, *, texts: Texts | None = None) -> Services:
+def build_services(
+    settings: Settings, *, texts: Texts | None = None, clock: Clock | None = None
+) -> Services:
+    """The shared resources of one bot: engine and sessions, texts, and the clock it runs on."""
     engine = create_engine(settings.resolved_database_url)
     return Services(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
         texts=texts or Texts(default_language=settings.default_language),
+        clock=clock or SystemClock(),
     )
 
 
@@ -81,7 +87,7 @@ def build_application(
         )
         .context_types(ContextTypes(context=KaoheContext))
         .concurrent_updates(processor)
-        .persistence(DatabasePersistence(services.sessions))
+        .persistence(DatabasePersistence(services.sessions, services.clock))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout, without installing
     sys.path.insert(0, str(ROOT))
 
-from bot.sheets.roster import RosterRow, write_roster  # noqa: E402
-from storage.models import Role  # noqa: E402
+from bot.rules.roles import Role  # noqa: E402
+from bot.rules.roster import RosterRow  # noqa: E402
+from bot.sheets.roster import write_roster  # noqa: E402
 
 CADRE, HEAD, LEADER, OFFICE = Role.CADRE, Role.HEAD, Role.LEADER, Role.OFFICE
 

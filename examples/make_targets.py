@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout, without installing
     sys.path.insert(0, str(ROOT))
 
-from bot.sheets.targets import TargetRow, write_targets  # noqa: E402
+from bot.rules.targets import TargetRow  # noqa: E402
+from bot.sheets.targets import write_targets  # noqa: E402
 
 DUTY, CENTRAL, VILLAGE = "本职工作", "中心工作", "蹲点村党建行政和经济工作"
 

@@ -27,91 +27,61 @@ The life of a period::
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.appraisal.results import (
+    ACTOR_SYSTEM,
+    check_now,
+    frozen,
+    parts_of,
+    score_period,
+)
 from bot.rules import scoring
-from bot.rules.scheme import DEFAULT_SCHEME_PATH, Item, Scheme, SchemeError, parse_scheme
+from bot.rules.scheme import DEFAULT_SCHEME_PATH, Scheme, SchemeError, parse_scheme
 from storage.models import (
     Period,
     PeriodKind,
     PeriodState,
-    Rating,
-    RatingLine,
-    RatingSource,
     Result,
     SchemeVersion,
-    Target,
 )
 from storage.queries import audit
 from storage.queries import periods as periods_q
 from storage.queries import results as results_q
+from storage.queries import roster as roster_q
 from storage.queries import schemes as schemes_q
-from storage.queries import targets as targets_q
 
 __all__ = [
-    "ACTOR_SYSTEM",
-    "Computed",
-    "Difference",
     "Outcome",
-    "PeriodStateError",
     "Transition",
     "YearReport",
     "close_period",
-    "compute",
-    "compute_month",
-    "compute_summary",
     "create_year",
     "ensure_scheme_in_force",
     "open_period",
     "publish_quarter",
     "read_scheme",
-    "recompute",
     "run_due",
     "scheme_path",
-    "score_half",
-    "score_month",
-    "score_period",
-    "score_quarter",
-    "score_year",
 ]
 
-ACTOR_SYSTEM = "system"
 
 # Audit actions (entity "period" or "result").
 ACTION_OPEN = "period.open"
 ACTION_CLOSE = "period.close"
 ACTION_PUBLISH = "period.publish"
 ACTION_WINDOW = "period.window"
-ACTION_RESULT = "result.update"
-
-
-def _check_now(now: datetime) -> datetime:
-    """The explicit clock, in UTC; a naive time would be read in the server's zone, so refuse it."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC)
 
 
 def _utc(value: datetime | None) -> datetime | None:
     return periods_q.as_utc(value)
-
-
-def _json(value: Any) -> Any:
-    """Plain JSON data exactly as the database will give it back (int keys become strings)."""
-    return json.loads(json.dumps(value, ensure_ascii=False))
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,13 +124,6 @@ async def ensure_scheme_in_force(
     return version, scheme
 
 
-def _frozen(period: Period) -> Scheme:
-    scheme = schemes_q.frozen_scheme(period)
-    if scheme is None:
-        raise PeriodStateError(f"period {period.code} has no frozen scheme; open it first")
-    return scheme
-
-
 def _freeze(period: Period, version: SchemeVersion) -> None:
     period.scheme = dict(version.content)
     period.scheme_version_id = version.id
@@ -168,10 +131,6 @@ def _freeze(period: Period, version: SchemeVersion) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The calendar
-
-
-class PeriodStateError(RuntimeError):
-    """A period cannot be scored in its state (e.g. it never opened, so nothing is frozen)."""
 
 
 @dataclass(frozen=True)
@@ -232,7 +191,13 @@ class YearReport:
 
 
 async def create_year(
-    *, session: AsyncSession, unit_id: int, year: int, scheme: Scheme, actor: str = ACTOR_SYSTEM
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    year: int,
+    scheme: Scheme,
+    now: datetime,
+    actor: str = ACTOR_SYSTEM,
 ) -> YearReport:
     """Create the year's 12 months, 4 quarters, 2 halves and the year; safe to run again.
 
@@ -282,6 +247,7 @@ async def create_year(
                 entity_id=period.id,
                 old=old,
                 new={"opens_at": str(window.opens_at), "closes_at": str(window.closes_at)},
+                at=now,
             )
         else:
             report.unchanged.append(period)
@@ -335,6 +301,7 @@ def _audit_state(
     action: str,
     old_state: str,
     actor: str,
+    now: datetime,
     extra: Mapping[str, Any] | None = None,
 ) -> None:
     audit.record(
@@ -346,6 +313,7 @@ def _audit_state(
         entity_id=period.id,
         old={"state": old_state},
         new={"state": period.state, **(extra or {})},
+        at=now,
     )
 
 
@@ -358,7 +326,13 @@ async def _open_one(
     period.opened_at = now
     session.add(period)
     _audit_state(
-        session, period, ACTION_OPEN, old_state, actor, {"scheme_fingerprint": version.fingerprint}
+        session,
+        period,
+        ACTION_OPEN,
+        old_state,
+        actor,
+        now,
+        {"scheme_fingerprint": version.fingerprint},
     )
 
 
@@ -376,7 +350,7 @@ async def open_period(
     An open period is left as it is (``ALREADY_OPEN``), and a closed one is never reopened
     (``ALREADY_CLOSED``): "a closed period is closed".
     """
-    now = _check_now(now)
+    now = check_now(now)
     if period.state == PeriodState.OPEN:
         return Transition(period, Outcome.ALREADY_OPEN)
     if period.state != PeriodState.SCHEDULED:
@@ -393,7 +367,7 @@ async def open_period(
     await _open_one(session, period, version, now, actor)
     if period.kind == PeriodKind.MONTH:
         if scheme.democratic_in_month(period.number):
-            cadres = await results_q.assessed_cadres(session=session, unit_id=period.unit_id)
+            cadres = await roster_q.assessed_cadres(session=session, unit_id=period.unit_id)
             transition.tallies = await results_q.create_tallies(
                 session=session,
                 period_id=period.id,
@@ -406,13 +380,6 @@ async def open_period(
                 transition.also_opened.append(container)
     await session.flush()
     return transition
-
-
-async def _parts_to_close(session: AsyncSession, period: Period) -> list[Period]:
-    """The months (of a quarter) or quarters (of a half or year) the period is made of."""
-    if period.kind == PeriodKind.QUARTER:
-        return await periods_q.months_of(session=session, period=period)
-    return await periods_q.quarters_of(session=session, period=period)
 
 
 def _expected_parts(period: Period) -> int:
@@ -437,14 +404,14 @@ async def close_period(
     Closing a closed period changes nothing (``ALREADY_CLOSED``). ``scheme_file`` is only read
     when a summary never opened (so has nothing frozen): it freezes the scheme in force then.
     """
-    now = _check_now(now)
+    now = check_now(now)
     if period.state in periods_q.CLOSED_STATES:
         return Transition(period, Outcome.ALREADY_CLOSED)
     if period.kind == PeriodKind.MONTH:
         if period.state != PeriodState.OPEN:
             return Transition(period, Outcome.NOT_OPEN)
     else:
-        parts = await _parts_to_close(session, period)
+        parts = await parts_of(session, period)
         pending = [p for p in parts if p.state not in periods_q.CLOSED_STATES]
         if pending or len(parts) < _expected_parts(period):
             return Transition(period, Outcome.PARTS_NOT_CLOSED, pending=pending)
@@ -458,11 +425,11 @@ async def close_period(
     period.closed_at = now
     if period.kind == PeriodKind.QUARTER:
         period.state = PeriodState.IN_REVIEW.value
-        period.review_ends_at = now + timedelta(days=_frozen(period).quarterly.review_days)
+        period.review_ends_at = now + timedelta(days=frozen(period).quarterly.review_days)
     else:
         period.state = PeriodState.CLOSED.value
     session.add(period)
-    _audit_state(session, period, ACTION_CLOSE, old_state, actor, {"results": len(results)})
+    _audit_state(session, period, ACTION_CLOSE, old_state, actor, now, {"results": len(results)})
     await session.flush()
     return Transition(period, Outcome.CLOSED, results=results)
 
@@ -474,7 +441,7 @@ async def publish_quarter(
 
     Only the state changes here; sending the summary and each cadre's result is the reports'.
     """
-    now = _check_now(now)
+    now = check_now(now)
     if period.kind != PeriodKind.QUARTER or period.state not in (
         PeriodState.IN_REVIEW,
         PeriodState.PUBLISHED,
@@ -485,9 +452,9 @@ async def publish_quarter(
     old_state = period.state
     period.state = PeriodState.PUBLISHED.value
     period.published_at = now
-    period.appeal_ends_at = now + timedelta(days=_frozen(period).quarterly.appeal_days)
+    period.appeal_ends_at = now + timedelta(days=frozen(period).quarterly.appeal_days)
     session.add(period)
-    _audit_state(session, period, ACTION_PUBLISH, old_state, actor)
+    _audit_state(session, period, ACTION_PUBLISH, old_state, actor, now)
     await session.flush()
     return Transition(period, Outcome.PUBLISHED)
 
@@ -508,7 +475,7 @@ async def run_due(
     ended, months first, so that a quarter closing at the same moment finds its months closed.
     Publication is not done here: the leadership's review decides when a quarter is published.
     """
-    now = _check_now(now)
+    now = check_now(now)
     done: list[Transition] = []
     periods = await periods_q.list_periods(session=session, unit_id=unit_id)
     for period in periods:
@@ -546,586 +513,5 @@ async def run_due(
 # Scoring
 
 
-@dataclass(frozen=True)
-class Computed:
-    """One cadre's figure for a period, as it is (or would be) stored in a ``Result``."""
-
-    cadre_id: int
-    score: Decimal | None
-    office_rules: Decimal | None
-    grade: str | None
-    flags: list[str]
-    breakdown: dict[str, Any]
-    inputs: dict[str, Any]
-    scheme_fingerprint: str
-
-
-@dataclass
-class _Rated:
-    """A self-score or head's rating turned into a 0-100 figure (or why it could not be)."""
-
-    rating: scoring.WeightedRating | None
-    breakdown: dict[str, Any] | None
-    line_ids: list[int] = field(default_factory=list)
-    target_ids: list[int] = field(default_factory=list)
-    exceeded: bool = False
-    problems: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _rate(
-    rating: Rating | None,
-    lines: Sequence[RatingLine],
-    items: Sequence[Item],
-    weights: Mapping[str, Decimal],
-    targets: Mapping[str, Sequence[Target]],
-) -> _Rated:
-    """Score a submitted rating over the category's items of the frozen scheme.
-
-    A judged item is the line keyed by the item; a quantified item is the points-weighted mean
-    of its target lines, each min(actual / target, 1) × 100. A rating that cannot be scored (a
-    missing line, a target without a figure) counts as not submitted, and says why.
-    """
-    if rating is None:
-        return _Rated(None, None)
-    rated = _Rated(None, None)
-    item_scores: dict[str, Decimal] = {}
-    item_details: list[dict[str, Any]] = []
-    for item in items:
-        if not item.quantified:
-            line = next((ln for ln in lines if ln.line_key == item.key), None)
-            if line is None or line.score is None:
-                rated.problems.append({"item": item.key, "code": "no_score"})
-                continue
-            try:
-                judged = scoring.judged_item_score(line.score)
-            except scoring.ScoringError:
-                rated.problems.append({"item": item.key, "code": "invalid", "line_id": line.id})
-                continue
-            assert line.id is not None
-            rated.line_ids.append(line.id)
-            item_scores[item.key] = judged.score
-            item_details.append({"key": item.key, "line_id": line.id, **judged.as_dict()})
-            continue
-        item_targets = list(targets.get(item.key, ()))
-        if not item_targets:
-            rated.problems.append({"item": item.key, "code": "no_targets"})
-            continue
-        scored: dict[str, scoring.ItemScore] = {}
-        points: dict[str, Decimal] = {}
-        target_lines: list[dict[str, Any]] = []
-        for target in item_targets:
-            assert target.id is not None
-            line = next((ln for ln in lines if ln.target_id == target.id), None)
-            problem = None
-            if target.target_value is None:
-                problem = "no_target_value"
-            elif line is None or line.actual is None:
-                problem = "no_actual"
-            if problem is not None:
-                rated.problems.append({"item": item.key, "code": problem, "target": target.code})
-                continue
-            assert line is not None and line.actual is not None and line.id is not None
-            try:
-                line_score = scoring.quantified_item_score(line.actual, target.target_value)
-            except scoring.ScoringError:
-                rated.problems.append({"item": item.key, "code": "invalid", "target": target.code})
-                continue
-            rated.line_ids.append(line.id)
-            rated.target_ids.append(target.id)
-            rated.exceeded |= scoring.Flag.TARGET_EXCEEDED in line_score.flags
-            scored[target.code] = line_score
-            points[target.code] = target.points
-            target_lines.append(
-                {
-                    "code": target.code,
-                    "target_id": target.id,
-                    "line_id": line.id,
-                    "points": str(target.points),
-                    **line_score.as_dict(),
-                }
-            )
-        if len(scored) != len(item_targets):
-            continue
-        combined = scoring.weighted_rating(scored, points)
-        item_scores[item.key] = combined.score
-        item_details.append(
-            {
-                "key": item.key,
-                "method": "quantified",
-                "score": str(combined.score),
-                "targets": target_lines,
-                "weighted": combined.as_dict(),
-            }
-        )
-    rated.breakdown = {
-        "rating_id": rating.id,
-        "rater_id": rating.rater_id,
-        "items": item_details,
-        "problems": rated.problems,
-    }
-    if rated.problems:
-        return rated
-    rated.rating = scoring.weighted_rating(item_scores, weights)
-    rated.breakdown["weighted"] = rated.rating.as_dict()
-    return rated
-
-
-async def _month_group(session: AsyncSession, period: Period) -> list[int]:
-    cadres = await results_q.assessed_cadres(session=session, unit_id=period.unit_id)
-    return [c.id for c in cadres if c.id is not None]
-
-
-async def _stored_group(session: AsyncSession, period: Period) -> list[int]:
-    assert period.id is not None
-    return [r.cadre_id for r in await results_q.results_for(session=session, period_id=period.id)]
-
-
-async def compute_month(
-    *,
-    session: AsyncSession,
-    period: Period,
-    cadre_ids: Sequence[int] | None = None,
-    categories: Mapping[int, str] | None = None,
-) -> list[Computed]:
-    """Score a month for ``cadre_ids`` (default: the stored group, else every assessed cadre).
-
-    ``categories`` overrides a cadre's category (``recompute`` passes the stored ones, so that a
-    village assigned later does not rewrite an old month). Nothing is written.
-    """
-    assert period.id is not None
-    scheme = _frozen(period)
-    fingerprint = scheme.fingerprint()
-    ids = list(cadre_ids) if cadre_ids is not None else await _stored_group(session, period)
-    if cadre_ids is None and not ids:
-        ids = await _month_group(session, period)
-    cadres = await results_q.cadres_by_id(session=session, ids=ids)
-    ratings = await results_q.submitted_ratings(session=session, period_id=period.id)
-    by_source = {(r.ratee_id, r.source): r for r in ratings}
-    lines = await results_q.rating_lines(
-        session=session, rating_ids=[r.id for r in ratings if r.id is not None]
-    )
-    targets: dict[int, dict[str, list[Target]]] = {}
-    for target in await targets_q.list_targets(
-        session=session, unit_id=period.unit_id, year=period.year, cadre_ids=ids
-    ):
-        targets.setdefault(target.cadre_id, {}).setdefault(target.item_key, []).append(target)
-    ballot = scheme.democratic_in_month(period.number)
-    tallies = await results_q.tally_counts(session=session, period_id=period.id) if ballot else {}
-    records: dict[int, list[Any]] = {}
-    for record in await results_q.discipline_records(session=session, period_id=period.id):
-        records.setdefault(record.cadre_id, []).append(record)
-
-    bands = scheme.grade_bands()
-    computed: list[Computed] = []
-    for cadre_id in ids:
-        cadre = cadres.get(cadre_id)
-        category = (categories or {}).get(cadre_id) or scheme.category_for(
-            has_village=bool(cadre and cadre.is_village_stationed)
-        )
-        items = scheme.items_for(category)
-        weights = scheme.weights_for(category)
-        rated: dict[str, _Rated] = {}
-        for source in (RatingSource.HEAD, RatingSource.SELF):
-            rating = by_source.get((cadre_id, source.value))
-            rating_lines = lines.get(rating.id, []) if rating and rating.id is not None else []
-            rated[source.value] = _rate(
-                rating, rating_lines, items, weights, targets.get(cadre_id, {})
-            )
-        head, self_ = rated["head"], rated["self"]
-
-        democratic = None
-        tally: dict[str, int] | None = None
-        if ballot:
-            counts = tallies.get(cadre_id, {})
-            tally = {g.value: counts.get(g.value, 0) for g in scoring.GRADE_ORDER}
-            democratic = scoring.democratic_score(tally, scheme.democratic_rules())
-        monthly = scoring.monthly_score(
-            head.rating,
-            democratic,
-            self_.rating,
-            scheme.source_weights(),
-            scheme.missing_policy(),
-        )
-        own_records = records.get(cadre_id, [])
-        office = scoring.office_rules_score(
-            [scoring.Deduction(points=r.deduction, key=r.violation_key) for r in own_records],
-            base=scheme.office_rules.base,
-        )
-        flags = [f.value for f in monthly.flags]
-        if not ballot:
-            # No evaluation ran this month: nothing is missing, the source simply does not apply.
-            flags = [f for f in flags if f != scoring.Flag.DEMOCRATIC_MISSING]
-        for source, result in rated.items():
-            if result.problems:
-                flags.append(f"{source}_incomplete")
-        if head.exceeded or self_.exceeded:
-            flags.append(scoring.Flag.TARGET_EXCEEDED.value)
-        if scoring.Flag.FLOORED in office.flags:
-            flags.append("office_rules_floored")
-        grade = None if monthly.score is None else scoring.grade(monthly.score, bands).value
-        computed.append(
-            Computed(
-                cadre_id=cadre_id,
-                score=monthly.score,
-                office_rules=office.score,
-                grade=grade,
-                flags=_unique(flags),
-                breakdown=_json(
-                    {
-                        "kind": period.kind,
-                        "category": category,
-                        "ballot": ballot,
-                        "head": head.breakdown,
-                        "self": self_.breakdown,
-                        "democratic": None if democratic is None else democratic.as_dict(),
-                        "monthly": monthly.as_dict(),
-                        "office_rules": office.as_dict(),
-                    }
-                ),
-                inputs=_json(
-                    {
-                        "category": category,
-                        "ratings": sorted(
-                            b["rating_id"] for b in (head.breakdown, self_.breakdown) if b
-                        ),
-                        "rating_lines": sorted(head.line_ids + self_.line_ids),
-                        "targets": sorted(set(head.target_ids + self_.target_ids)),
-                        "discipline": [r.id for r in own_records],
-                        "tally": tally,
-                    }
-                ),
-                scheme_fingerprint=fingerprint,
-            )
-        )
-    return computed
-
-
-def _grading(
-    scores: Mapping[int, Decimal], scheme: Scheme
-) -> tuple[scoring.GradeAssignment[int], dict[str, Any]]:
-    assignment = scoring.assign_grades(scores, scheme.grade_bands(), scheme.excellent_cap)
-    summary = {
-        "graded": len(scores),
-        "cap": None if assignment.cap is None else str(assignment.cap),
-        "max_excellent": assignment.max_excellent,
-        "eligible": len(assignment.eligible),
-        "slots_for_tied": assignment.slots_for_tied,
-        "tied": sorted(assignment.tied),
-        "capped": sorted(assignment.capped),
-    }
-    return assignment, summary
-
-
-async def _summary_group(
-    session: AsyncSession, period: Period, part_results: Mapping[int, Mapping[int, Result]]
-) -> list[int]:
-    """Who a quarter/half/year grades: the stored group, else assessed cadres with a part result."""
-    stored = await _stored_group(session, period)
-    if stored:
-        return stored
-    with_results = {cid for results in part_results.values() for cid in results}
-    return [cid for cid in await _month_group(session, period) if cid in with_results]
-
-
-_SUMMARY_SCORE: dict[str, Callable[..., scoring.PeriodScore]] = {
-    PeriodKind.QUARTER: scoring.quarterly_score,
-    PeriodKind.HALF: scoring.half_year_score,
-    PeriodKind.YEAR: scoring.annual_score,
-}
-
-
-async def compute_summary(
-    *, session: AsyncSession, period: Period, cadre_ids: Sequence[int] | None = None
-) -> list[Computed]:
-    """Score a quarter, half-year or year from its parts' stored results; nothing is written.
-
-    A quarter averages its months; a half-year and the year average their quarters (so the
-    leadership's quarterly adjustments count). Adjustments recorded against the period itself
-    are applied, grades follow the frozen scheme's bands and cap, and the year adds the
-    year-end bonus.
-    """
-    assert period.id is not None
-    scheme = _frozen(period)
-    fingerprint = scheme.fingerprint()
-    parts = await _parts_to_close(session, period)
-    months = await periods_q.months_of(session=session, period=period)
-    part_results = await results_q.results_by_period(
-        session=session, period_ids=[p.id for p in parts if p.id is not None]
-    )
-    month_results = (
-        part_results
-        if period.kind == PeriodKind.QUARTER
-        else await results_q.results_by_period(
-            session=session, period_ids=[m.id for m in months if m.id is not None]
-        )
-    )
-    ids = (
-        list(cadre_ids)
-        if cadre_ids is not None
-        else await _summary_group(session, period, part_results)
-    )
-    adjustments: dict[int, list[Any]] = {}
-    for adjustment in await results_q.score_adjustments(session=session, period_id=period.id):
-        adjustments.setdefault(adjustment.cadre_id, []).append(adjustment)
-    entries: dict[int, list[Any]] = {}
-    if period.kind == PeriodKind.YEAR:
-        for entry in await results_q.bonus_entries(
-            session=session, unit_id=period.unit_id, year=period.year
-        ):
-            entries.setdefault(entry.cadre_id, []).append(entry)
-
-    score_of = _SUMMARY_SCORE[period.kind]
-    staged: list[
-        tuple[int, scoring.PeriodScore, Decimal | None, dict[str, Any], dict[str, Any]]
-    ] = []
-    for cadre_id in ids:
-        own_parts = [part_results.get(p.id or 0, {}).get(cadre_id) for p in parts]
-        own_months = [month_results.get(m.id or 0, {}).get(cadre_id) for m in months]
-        own_adjustments = adjustments.get(cadre_id, [])
-        figure = score_of(
-            [None if r is None else r.score for r in own_parts],
-            [scoring.Adjustment(value=a.delta, reason=a.reason) for a in own_adjustments],
-        )
-        office_mean = scoring.office_rules_mean(
-            None if r is None else r.office_rules for r in own_months
-        )
-        breakdown: dict[str, Any] = {
-            "kind": period.kind,
-            "parts": [
-                {
-                    "period": p.code,
-                    "result_id": None if r is None else r.id,
-                    "score": None if r is None or r.score is None else str(r.score),
-                }
-                for p, r in zip(parts, own_parts, strict=True)
-            ],
-            "score": figure.as_dict(),
-            "office_rules_months": [
-                None if r is None or r.office_rules is None else str(r.office_rules)
-                for r in own_months
-            ],
-        }
-        inputs: dict[str, Any] = {
-            "part_results": [r.id for r in own_parts if r is not None],
-            "month_results": [r.id for r in own_months if r is not None],
-            "adjustments": [a.id for a in own_adjustments],
-        }
-        staged.append((cadre_id, figure, office_mean, breakdown, inputs))
-
-    scores = {cid: fig.score for cid, fig, _, _, _ in staged if fig.score is not None}
-    assignment, grading = _grading(scores, scheme)
-    computed: list[Computed] = []
-    for cadre_id, figure, office_mean, breakdown, inputs in staged:
-        flags = [f.value for f in figure.flags]
-        flags += [f.value for f in assignment.flags.get(cadre_id, ())]
-        grade = assignment.grades.get(cadre_id)
-        breakdown["grading"] = grading
-        if period.kind == PeriodKind.YEAR:
-            own_entries = entries.get(cadre_id, [])
-            inputs["bonus_entries"] = [e.id for e in own_entries]
-            bonus = None
-            if figure.score is not None and office_mean is not None:
-                bonus = scoring.year_end_bonus(
-                    scheme.bonus.base,
-                    office_mean,
-                    figure.score,
-                    scheme.bonus.office_rules_share,
-                    rewards=[e.amount for e in own_entries if e.kind == "reward"],
-                    deductions=[e.amount for e in own_entries if e.kind == "deduction"],
-                )
-                if scoring.Flag.FLOORED in bonus.flags:
-                    flags.append("bonus_floored")
-            breakdown["bonus"] = None if bonus is None else bonus.as_dict()
-            breakdown["currency"] = scheme.bonus.currency
-        computed.append(
-            Computed(
-                cadre_id=cadre_id,
-                score=figure.score,
-                office_rules=office_mean,
-                grade=None if grade is None else grade.value,
-                flags=_unique(flags),
-                breakdown=_json(breakdown),
-                inputs=_json(inputs),
-                scheme_fingerprint=fingerprint,
-            )
-        )
-    return computed
-
-
-async def compute(
-    *,
-    session: AsyncSession,
-    period: Period,
-    cadre_ids: Sequence[int] | None = None,
-    categories: Mapping[int, str] | None = None,
-) -> list[Computed]:
-    """Score any period without writing (months: :func:`compute_month`; else summaries)."""
-    if period.kind == PeriodKind.MONTH:
-        return await compute_month(
-            session=session, period=period, cadre_ids=cadre_ids, categories=categories
-        )
-    return await compute_summary(session=session, period=period, cadre_ids=cadre_ids)
-
-
-async def _store(
-    session: AsyncSession,
-    period: Period,
-    computed: Sequence[Computed],
-    now: datetime,
-    actor: str,
-) -> list[Result]:
-    """Store results; a stored figure that changes is audited with its old and new values."""
-    assert period.id is not None
-    stored: list[Result] = []
-    for item in computed:
-        row, old = await results_q.save_result(
-            session=session,
-            unit_id=period.unit_id,
-            period_id=period.id,
-            cadre_id=item.cadre_id,
-            score=item.score,
-            office_rules=item.office_rules,
-            grade=item.grade,
-            flags=item.flags,
-            breakdown=item.breakdown,
-            inputs=item.inputs,
-            scheme_fingerprint=item.scheme_fingerprint,
-            computed_at=now,
-        )
-        if old:
-            shown = ("score", "office_rules", "grade", "flags")
-            audit.record(
-                session=session,
-                unit_id=period.unit_id,
-                actor=actor,
-                action=ACTION_RESULT,
-                entity="result",
-                entity_id=row.id,
-                old=_json(
-                    {k: _plain(v) for k, v in old.items() if k in shown} | {"changed": sorted(old)}
-                ),
-                new=_json({k: _plain(getattr(row, k)) for k in shown if k in old}),
-                reason=f"rescored {period.code}",
-            )
-        stored.append(row)
-    return stored
-
-
-def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
-async def score_period(
-    *, session: AsyncSession, period: Period, now: datetime, actor: str = ACTOR_SYSTEM
-) -> list[Result]:
-    """Score a period and store one result per cadre (again: results are replaced, audited).
-
-    Closing calls this; so can the quarterly review after an adjustment. The group is the one
-    already stored, else every assessed cadre (months) or every assessed cadre with a result in
-    the period's parts (quarters, halves, the year).
-    """
-    now = _check_now(now)
-    computed = await compute(session=session, period=period)
-    results = await _store(session, period, computed, now, actor)
-    await session.flush()
-    return results
-
-
-def _kind_check(period: Period, kind: PeriodKind) -> None:
-    if period.kind != kind:
-        raise ValueError(f"{period.code} is a {period.kind}, not a {kind.value}")
-
-
-async def score_month(
-    *, session: AsyncSession, period: Period, now: datetime, actor: str = ACTOR_SYSTEM
-) -> list[Result]:
-    """Score a month (see :func:`compute_month`) and store the results."""
-    _kind_check(period, PeriodKind.MONTH)
-    return await score_period(session=session, period=period, now=now, actor=actor)
-
-
-async def score_quarter(
-    *, session: AsyncSession, period: Period, now: datetime, actor: str = ACTOR_SYSTEM
-) -> list[Result]:
-    """Score a quarter from its months' results and adjustments, and store the results."""
-    _kind_check(period, PeriodKind.QUARTER)
-    return await score_period(session=session, period=period, now=now, actor=actor)
-
-
-async def score_half(
-    *, session: AsyncSession, period: Period, now: datetime, actor: str = ACTOR_SYSTEM
-) -> list[Result]:
-    """Score a half-year from its quarters' results, and store the results."""
-    _kind_check(period, PeriodKind.HALF)
-    return await score_period(session=session, period=period, now=now, actor=actor)
-
-
-async def score_year(
-    *, session: AsyncSession, period: Period, now: datetime, actor: str = ACTOR_SYSTEM
-) -> list[Result]:
-    """Score the year (annual score, year-end bonus) from the quarters, and store the results."""
-    _kind_check(period, PeriodKind.YEAR)
-    return await score_period(session=session, period=period, now=now, actor=actor)
-
-
 # ---------------------------------------------------------------------------------------------
 # Recompute
-
-
-@dataclass(frozen=True)
-class Difference:
-    """A stored figure that the engine does not reproduce from the stored inputs."""
-
-    cadre_id: int
-    field: str  # "score", "grade", ..., or a path into the breakdown: "breakdown.monthly.score"
-    stored: Any
-    recomputed: Any
-
-
-def _paths(prefix: str, stored: Any, fresh: Any, out: list[tuple[str, Any, Any]]) -> None:
-    if isinstance(stored, dict) and isinstance(fresh, dict):
-        for key in _unique([*stored, *fresh]):
-            _paths(f"{prefix}.{key}", stored.get(key), fresh.get(key), out)
-    elif isinstance(stored, list) and isinstance(fresh, list) and len(stored) == len(fresh):
-        for index, (a, b) in enumerate(zip(stored, fresh, strict=True)):
-            _paths(f"{prefix}[{index}]", a, b, out)
-    elif stored != fresh:
-        out.append((prefix, stored, fresh))
-
-
-async def recompute(*, session: AsyncSession, period: Period) -> list[Difference]:
-    """Score the period again from what the database holds and compare with the stored results.
-
-    The same group of cadres and the stored categories are used, with the period's frozen
-    scheme; nothing is written. An empty list means every stored figure, flag, breakdown and
-    list of inputs is reproduced exactly.
-    """
-    assert period.id is not None
-    stored = await results_q.results_for(session=session, period_id=period.id)
-    if not stored:
-        return []
-    categories = {
-        r.cadre_id: str(r.inputs["category"]) for r in stored if (r.inputs or {}).get("category")
-    }
-    fresh = {
-        c.cadre_id: c
-        for c in await compute(
-            session=session,
-            period=period,
-            cadre_ids=[r.cadre_id for r in stored],
-            categories=categories,
-        )
-    }
-    differences: list[Difference] = []
-    for row in stored:
-        new = fresh[row.cadre_id]
-        for name in ("score", "office_rules", "grade", "flags", "scheme_fingerprint"):
-            if getattr(row, name) != getattr(new, name):
-                differences.append(
-                    Difference(row.cadre_id, name, getattr(row, name), getattr(new, name))
-                )
-        for name in ("breakdown", "inputs"):
-            paths: list[tuple[str, Any, Any]] = []
-            _paths(name, _json(getattr(row, name)), getattr(new, name), paths)
-            differences.extend(Difference(row.cadre_id, p, a, b) for p, a, b in paths)
-    return differences

@@ -18,8 +18,8 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.chat.context import KaoheContext
 from bot.chat.menus import keep_menu
+from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Role
 from storage.queries.roster import get_cadre_by_telegram
 from storage.queries.updates import claim_update
 
@@ -62,9 +62,11 @@ async def gate(update: Update, context: KaoheContext) -> None:
     """Drop a repeated update; load the sender's roster entry; answer strangers and stop them."""
     user = update.effective_user
     async with transaction(context.services.sessions) as session:
-        fresh = await claim_update(session=session, update_id=update.update_id)
+        fresh = await claim_update(session=session, update_id=update.update_id, now=context.now())
         cadre = (
-            await get_cadre_by_telegram(session=session, telegram_user_id=user.id)
+            await get_cadre_by_telegram(
+                session=session, unit_id=context.unit_id, telegram_user_id=user.id
+            )
             if fresh and user is not None
             else None
         )

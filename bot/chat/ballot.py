@@ -3,7 +3,7 @@
 ``/vote`` shows the whole ballot in one message: a row per colleague (name and the four grades,
 the chosen one marked), ten colleagues a page, a progress line and Submit. Every press edits that
 same message. Submit asks for a confirmation ("you cannot change it afterwards"); confirming
-casts the ballot in one transaction (:func:`storage.queries.ballots.cast`) and the message is
+casts the ballot in one transaction (:func:`bot.appraisal.ballots.cast`) and the message is
 replaced by a receipt that shows no grade.
 
 Callback data (family ``vote``); the log line shows only ``vote:<action>``, never who or which
@@ -32,16 +32,16 @@ from datetime import datetime
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.appraisal import ballots
+from bot.appraisal.ballots import Ballot, BallotRefused, MonthRef, Refusal
 from bot.chat import keyboards
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import ignore_not_modified
 from bot.chat.keyboards import Callback
+from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
 from storage.engine import forget_old_row_versions, transaction
-from storage.models import Role
-from storage.queries import ballots
-from storage.queries.ballots import Ballot, BallotRefused, MonthRef, Refusal
 
 FAMILY = "vote"
 PAGE_SIZE = 10  # colleagues a page: rows of five buttons still fit a phone's screen
@@ -223,7 +223,7 @@ async def vote_cmd(update: Update, context: KaoheContext) -> None:
     try:
         async with context.services.sessions() as session:
             ballot = await ballots.open_ballot(
-                session=session, unit_id=_unit_id(context), voter=context.cadre
+                session=session, unit_id=_unit_id(context), voter=context.cadre, now=context.now()
             )
         if not ballot.colleagues:
             raise BallotRefused(Refusal.NOBODY, period=ballot.period)
@@ -254,6 +254,7 @@ async def _set_callback(update: Update, context: KaoheContext, press: Callback) 
             period_id=period_id,
             ratee_id=ratee_id,
             grade=grade,
+            now=context.now(),
         )
     await query.answer()
     context.set_outcome(update.update_id, "vote:draft" if changed else "vote:unchanged")
@@ -271,6 +272,7 @@ async def _ballot(context: KaoheContext, press: Callback) -> Ballot:
             unit_id=_unit_id(context),
             voter=context.cadre,  # type: ignore[arg-type]
             period_id=period_id,
+            now=context.now(),
         )
 
 
@@ -326,7 +328,7 @@ async def _confirm_callback(update: Update, context: KaoheContext, press: Callba
     period_id = press.int_arg(0)
     if period_id is None:
         raise BallotRefused(Refusal.STALE)
-    today = datetime.now(context.services.settings.zone).date()
+    today = context.today()
     async with transaction(context.services.sessions) as session:
         result = await ballots.cast(
             session=session,
@@ -334,6 +336,7 @@ async def _confirm_callback(update: Update, context: KaoheContext, press: Callba
             voter=context.cadre,
             period_id=period_id,
             today=today,
+            now=context.now(),
         )
     await query.answer()
     context.set_outcome(update.update_id, "vote:cast")

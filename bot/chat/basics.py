@@ -13,7 +13,7 @@ from bot.chat.menus import keep_menu
 from bot.chat.profile import profile_view
 from bot.core.texts import LANGUAGES
 from storage.engine import transaction
-from storage.models import Cadre, utcnow
+from storage.models import Cadre
 from storage.queries import audit
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -98,7 +98,7 @@ async def _set_language(update: Update, context: KaoheContext, language: str) ->
         assert cadre is not None
         old = cadre.language
         cadre.language = language
-        cadre.updated_at = utcnow()
+        cadre.updated_at = context.now()
         session.add(cadre)
         audit.record(
             session=session,
@@ -110,6 +110,7 @@ async def _set_language(update: Update, context: KaoheContext, language: str) ->
             entity_id=cadre.id,
             old={"language": old},
             new={"language": language},
+            at=context.now(),
         )
     context.cadre = cadre
     await keep_menu(context.bot, context.texts, cadre, context.user_data)

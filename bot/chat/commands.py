@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.models import Role
+from bot.rules.roles import Role
 
 
 @dataclass(frozen=True)

@@ -7,31 +7,16 @@ caller (the roster entry of whoever sent it) is resolved once and carried on the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.core.config import Settings
+from bot.core.services import Services
 from bot.core.texts import Texts
-from storage.engine import SessionFactory
-from storage.models import Cadre, Role
+from bot.rules.roles import Role
+from storage.models import Cadre
 from storage.queries.periods import as_utc
-
-
-@dataclass
-class Services:
-    """What handlers and jobs need besides the update."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessions: SessionFactory
-    texts: Texts
-    unit_id: int | None = None
-    # The outcome each handled update ended with, read by the update processor's log line.
-    outcomes: dict[int, str] = field(default_factory=dict)
 
 
 class KaoheApplication(Application):  # type: ignore[type-arg]
@@ -75,6 +60,19 @@ class KaoheContext(CallbackContext[ExtBot, dict, dict, dict]):  # type: ignore[t
         aware = as_utc(moment)
         assert aware is not None
         return aware.astimezone(self.services.settings.zone)
+
+    def now(self) -> datetime:
+        """The bot's clock: every "now" of a handler comes from here."""
+        return self.services.clock.now()
+
+    def today(self) -> date:
+        """Today's date in the unit's time zone, by the bot's clock."""
+        return self.now().astimezone(self.services.settings.zone).date()
+
+    @property
+    def unit_id(self) -> int:
+        """The unit this bot serves: every query is scoped to it."""
+        return self.services.unit
 
     def set_outcome(self, update_id: int, outcome: str) -> None:
         self.services.outcomes[update_id] = outcome

@@ -10,8 +10,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.chat import keyboards
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
+from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Cadre, Department, Role
+from storage.models import Cadre, Department
 from storage.queries.invites import issue_code
 from storage.queries.roster import find_cadres_by_name
 
@@ -31,6 +32,7 @@ async def _issue(context: KaoheContext, cadre_id: int) -> tuple[Cadre, str, obje
             cadre=cadre,
             ttl=timedelta(days=services.settings.invite_ttl_days),
             created_by=context.cadre.name,  # type: ignore[union-attr]
+            now=context.now(),
         )
     return cadre, code, row.expires_at
 

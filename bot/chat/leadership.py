@@ -7,8 +7,9 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.chat.context import KaoheContext
+from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Role, Unit
+from storage.models import Unit
 from storage.queries import audit
 
 
@@ -42,6 +43,7 @@ async def bind_leadership_cmd(update: Update, context: KaoheContext) -> None:
             entity_id=unit.id,
             old={"leadership_chat_id": old},
             new={"leadership_chat_id": chat.id},
+            at=context.now(),
         )
     await message.reply_text(context.render("leadership/bound", title=chat.title or ""))
 

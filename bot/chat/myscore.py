@@ -20,13 +20,15 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.appraisal.month import open_month, open_period, scheme_of
+from bot.appraisal.month import current_month
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.office import remaining
-from storage.models import Period, PeriodKind, PeriodState, Role
+from bot.rules.roles import Role
+from storage.models import Period, PeriodKind, PeriodState
 from storage.queries import office as office_q
 from storage.queries.office import CadreMonth, PeriodResult
+from storage.queries.schemes import scheme_of
 
 
 @dataclass(frozen=True)
@@ -208,9 +210,7 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
     unit_id = cadre.unit_id
     month: MonthView | None = None
     async with context.services.sessions() as session:
-        period = await open_month(session=session, unit_id=unit_id)
-        if period is not None and period.id is not None:
-            period = await open_period(session=session, period_id=period.id, unit_id=unit_id)
+        period = await current_month(session=session, unit_id=unit_id, now=context.now())
         if period is not None:
             state = await office_q.cadre_month(
                 session=session,
@@ -221,7 +221,7 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
             month = MonthView(
                 period=period,
                 deadline=context.local(period.closes_at),
-                left=remaining(period.closes_at),
+                left=remaining(period.closes_at, context.now()),
                 state=state,
             )
         monthly = await office_q.latest_result(

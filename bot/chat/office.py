@@ -51,12 +51,10 @@ alert. Each press is answered once its checks are done, before anything is writt
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
-import unicodedata
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum, unique
 from typing import Any
 
@@ -71,15 +69,21 @@ from telegram.ext import (
     filters,
 )
 
-from bot.appraisal.month import open_month, open_period, scheme_of
+from bot.appraisal.month import current_month, open_period
 from bot.chat import keyboards
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from bot.core.clock import aware_utc
+from bot.rules.figures import InputError, parse_amount, parse_day, parse_text
+from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
 from storage.engine import transaction
-from storage.models import BonusEntryKind, Cadre, Department, Period, Role, utcnow
+from storage.models import BonusEntryKind, Period
 from storage.queries import office as office_q
+from storage.queries import periods as periods_q
+from storage.queries.roster import unit_cadre, unit_department
+from storage.queries.schemes import scheme_of
 
 FAMILY = "off"
 CONVERSATION = "office_record"
@@ -89,7 +93,6 @@ PAGE_SIZE = 8  # records a page of the list: eight Undo buttons still fit a phon
 NOTE_MAX = 500  # the columns' length
 REASON_MAX = 500
 SHORT_TEXT = 40  # notes and reasons are cut to this in the list, to keep it within one message
-MAX_AMOUNT = Decimal("9999999.99")
 STATUS_LIMIT = 4000  # a /status message stays below Telegram's 4096 characters
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -152,101 +155,6 @@ FIELDS = {
 
 
 # --- typed input ----------------------------------------------------------------------------------
-
-
-class InputError(ValueError):
-    """A typed answer that cannot be used: ``key`` names the explanation in the templates."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
-
-
-_FULL_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_SHORT_DATE = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
-_DAY_ONLY = re.compile(r"^(\d{1,2})\s*[日号]?$")
-# Words for a day counted back from today, as people type them (either language).
-_DAYS_AGO = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-
-
-def _normal(text: str) -> str:
-    """Full-width digits and signs (a Chinese keyboard's) as ASCII, outer spaces removed."""
-    return unicodedata.normalize("NFKC", text).strip()
-
-
-def parse_day(text: str, *, first: date, last: date, today: date) -> date:
-    """Read a date typed as ``11-03``, ``2026-11-03``, ``11月3日``, ``3号``, ``昨天`` ...; check
-    it is allowed.
-
-    A date without a year takes the year that puts it between ``first`` and ``last`` (a window
-    that runs into January); a day alone takes the window's month. Raise :class:`InputError` when
-    it is not a date, not a real day, in the future, or outside ``first``..``last``.
-    """
-    value = _normal(text)
-    full = _FULL_DATE.match(value)
-    short = _SHORT_DATE.match(value)
-    day_only = _DAY_ONLY.match(value)
-    ago = _DAYS_AGO.get(value.casefold())
-    if ago is not None:
-        day = today - timedelta(days=ago)
-        candidates = [(day.year, day.month, day.day)]
-    elif full:
-        candidates = [(int(full[1]), int(full[2]), int(full[3]))]
-    elif short:
-        years = sorted({first.year, last.year})
-        candidates = [(year, int(short[1]), int(short[2])) for year in years]
-    elif day_only:
-        months = sorted({(first.year, first.month), (last.year, last.month)})
-        candidates = [(year, month, int(day_only[1])) for year, month in months]
-    else:
-        raise InputError("not_a_date")
-    days = []
-    for year, month, day in candidates:
-        try:
-            days.append(date(year, month, day))
-        except ValueError:
-            continue
-    if not days:
-        raise InputError("no_such_date")
-    allowed = [d for d in days if first <= d <= last and d <= today]
-    if allowed:
-        return max(allowed)  # "3号" late in a window that runs into January: the latest 3rd
-    chosen = next((d for d in days if first <= d <= last), days[0])
-    if chosen > today:
-        raise InputError("future", day=chosen)
-    if not first <= chosen <= last:
-        raise InputError("out_of_range", day=chosen)
-    return chosen
-
-
-def parse_amount(text: str) -> Decimal:
-    """Read yuan (``200``, ``1,500.50``, ``¥80``, ``80元``): more than 0, two decimals at most."""
-    value = _normal(text).removesuffix("元").strip().lstrip("¥").strip().replace(",", "")
-    if not _NUMBER.match(value):
-        raise InputError("not_a_number")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise InputError("not_a_number") from None
-    if amount <= 0:
-        raise InputError("not_positive")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InputError("too_many_decimals")
-    if amount > MAX_AMOUNT:
-        raise InputError("too_large", limit=MAX_AMOUNT)
-    return amount.quantize(Decimal("0.01"))
-
-
-def parse_text(text: str, *, limit: int) -> str:
-    """A note or a reason: not empty, at most ``limit`` characters."""
-    value = text.strip()
-    if not value:
-        raise InputError("empty")
-    if len(value) > limit:
-        raise InputError("too_long", limit=limit, length=len(value))
-    return value
 
 
 # --- the draft ------------------------------------------------------------------------------------
@@ -361,17 +269,12 @@ def _unit(context: KaoheContext) -> int:
 
 
 def _today(context: KaoheContext) -> date:
-    return datetime.now(context.services.settings.zone).date()
+    return context.today()
 
 
-def aware(moment: datetime) -> datetime:
-    """A stored UTC time as an aware datetime (SQLite gives them back naive)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def remaining(closes_at: datetime, now: datetime | None = None) -> tuple[int, int] | None:
+def remaining(closes_at: datetime, now: datetime) -> tuple[int, int] | None:
     """Whole days and hours until ``closes_at``; None once it has passed."""
-    left = aware(closes_at) - (now or utcnow())
+    left = aware_utc(closes_at) - now
     if left.total_seconds() <= 0:
         return None
     return left.days, left.seconds // 3600
@@ -379,10 +282,7 @@ def remaining(closes_at: datetime, now: datetime | None = None) -> tuple[int, in
 
 async def _open_month(context: KaoheContext, session: AsyncSession) -> Period | None:
     """The month open now (its window not yet past), or None."""
-    month = await open_month(session=session, unit_id=_unit(context))
-    if month is None or month.id is None:
-        return None
-    return await open_period(session=session, period_id=month.id, unit_id=_unit(context))
+    return await current_month(session=session, unit_id=_unit(context), now=context.now())
 
 
 async def _bonus_year(context: KaoheContext, session: AsyncSession) -> tuple[int, int | None]:
@@ -397,7 +297,10 @@ async def _problem(context: KaoheContext, session: AsyncSession, draft: Draft) -
     """Why the draft can no longer be used (the month closed, the year turned), or None."""
     if draft.kind == Kind.DISCIPLINE:
         period = await open_period(
-            session=session, period_id=draft.period_id or 0, unit_id=_unit(context)
+            session=session,
+            period_id=draft.period_id or 0,
+            unit_id=_unit(context),
+            now=context.now(),
         )
         return None if period is not None else "closed"
     year, _ = await _bonus_year(context, session)
@@ -461,17 +364,16 @@ def _short(text: str | None) -> str | None:
 
 def _date_range(period: Period, zone: Any) -> tuple[date, date]:
     """Dates a violation of ``period`` may carry: the month itself, or its window."""
-    closes_local = aware(period.closes_at).astimezone(zone).date()
+    closes_local = aware_utc(period.closes_at).astimezone(zone).date()
     return period.starts_on, max(period.ends_on, closes_local)
 
 
 async def _period(context: KaoheContext, session: AsyncSession, draft: Draft) -> Period | None:
     if draft.period_id is None:
         return None
-    period = await session.get(Period, draft.period_id)
-    if not isinstance(period, Period) or period.unit_id != _unit(context):
-        return None
-    return period
+    return await periods_q.unit_period(
+        session=session, unit_id=_unit(context), period_id=draft.period_id
+    )
 
 
 async def _count(context: KaoheContext, session: AsyncSession, draft: Draft) -> int:
@@ -554,10 +456,12 @@ async def _view(context: KaoheContext, session: AsyncSession, draft: Draft) -> F
         rest=[s.value for s in flow[flow.index(step) + 1 :]] if step in flow else [],
     )
     if draft.department_id is not None:
-        department = await session.get(Department, draft.department_id)
+        department = await unit_department(
+            session=session, unit_id=unit_id, department_id=draft.department_id
+        )
         view.department = department.name if department is not None else None
     if draft.cadre_id is not None:
-        cadre = await session.get(Cadre, draft.cadre_id)
+        cadre = await unit_cadre(session=session, unit_id=unit_id, cadre_id=draft.cadre_id)
         view.cadre = cadre.name if cadre is not None else None
     if draft.violation is not None and scheme is not None:
         view.violation = _violation_title(scheme, draft.violation, context.lang)
@@ -1033,6 +937,7 @@ async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: str) -
                 period_id=draft.period_id or 0,
                 record_id=int(arg),
                 actor=actor,
+                now=context.now(),
             )
         else:
             outcome = await office_q.undo_bonus_entry(
@@ -1042,6 +947,7 @@ async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: str) -
                 kind=draft.bonus_kind,
                 entry_id=int(arg),
                 actor=actor,
+                now=context.now(),
             )
     context.set_outcome(update.update_id, f"office:undo:{outcome.value}")
     listing = draft.fresh(Step.LIST)
@@ -1083,6 +989,7 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: str
                     occurred_on=date.fromisoformat(draft.day),
                     note=draft.note,
                     actor=actor,
+                    now=context.now(),
                 )
             ).id
         else:
@@ -1096,6 +1003,7 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: str
                     amount=Decimal(draft.amount),  # type: ignore[arg-type]
                     reason=draft.reason,  # type: ignore[arg-type]
                     actor=actor,
+                    now=context.now(),
                 )
             ).id
     context.set_outcome(update.update_id, f"office:recorded:{draft.kind}")
@@ -1186,7 +1094,7 @@ async def status_cmd(update: Update, context: KaoheContext) -> None:
     message = update.effective_message
     assert message is not None
     async with context.services.sessions() as session:
-        period = await open_month(session=session, unit_id=_unit(context))
+        period = await current_month(session=session, unit_id=_unit(context), now=context.now())
         if period is None:
             await message.reply_text(context.render("office/status_no_month"))
             return
@@ -1200,7 +1108,7 @@ async def status_cmd(update: Update, context: KaoheContext) -> None:
             period=period,
             progress=progress,
             deadline=context.local(period.closes_at),
-            left=remaining(period.closes_at),
+            left=remaining(period.closes_at, context.now()),
         )
     ]
     blocks += [

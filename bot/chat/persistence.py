@@ -13,8 +13,9 @@ from typing import Any
 from sqlmodel import delete, select
 from telegram.ext import BasePersistence, PersistenceInput
 
+from bot.core.clock import Clock
 from storage.engine import SessionFactory, insert_for, transaction
-from storage.models import PersistedConversation, PersistedData, utcnow
+from storage.models import PersistedConversation, PersistedData
 
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
@@ -42,7 +43,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     unchanged value is not written again: most updates then cost no persistence write at all.
     """
 
-    def __init__(self, sessions: SessionFactory, update_interval: float = 60) -> None:
+    def __init__(self, sessions: SessionFactory, clock: Clock, update_interval: float = 60) -> None:
         super().__init__(
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=True, callback_data=False
@@ -50,6 +51,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_interval=update_interval,
         )
         self._sessions = sessions
+        self._clock = clock
         self._stored: dict[tuple[str, int], str] = {}
 
     async def _load(self, kind: str) -> dict[int, dict[Any, Any]]:
@@ -67,7 +69,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             return
         async with transaction(self._sessions) as session:
             statement = insert_for(session, PersistedData).values(
-                kind=kind, key=str(key), data=data, updated_at=utcnow()
+                kind=kind, key=str(key), data=data, updated_at=self._clock.now()
             )
             await session.exec(
                 statement.on_conflict_do_update(

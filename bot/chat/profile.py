@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.chat.context import KaoheContext
-from storage.models import ROLE_ORDER, Cadre, Department
+from bot.rules.roles import ROLE_ORDER
+from storage.models import Cadre, Department
 
 
 @dataclass(frozen=True)

@@ -40,15 +40,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot.appraisal.month import open_month, open_period
-from bot.chat import keyboards
+from bot.appraisal import ratings
+from bot.appraisal.month import current_month, open_period
+from bot.appraisal.ratings import Sheet, SubmitOutcome
+from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from bot.rules.figures import parse_figure
+from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Cadre, Department, Period, RatingSource, Role, Target
-from storage.queries import ratings
-from storage.queries.ratings import Sheet, SubmitOutcome
+from storage.models import Cadre, Department, Period, RatingSource, Target
+from storage.queries import periods as periods_q
+from storage.queries import ratings as ratings_q
+from storage.queries.roster import unit_cadre
 
 log = logging.getLogger(__name__)
 
@@ -152,16 +157,15 @@ async def _rows(context: KaoheContext, period: Period) -> list[Row]:
     assert rater is not None and period.id is not None
     async with context.services.sessions() as session:
         people = await ratings.ratees_of(session=session, rater=rater)
-        states = await ratings.participation(session=session, period_id=period.id)
-        rows = []
+        found = await ratings_q.period_ratings(session=session, period_id=period.id)
+    by_key = {(r.ratee_id, r.source): r for r in found}
+    rows = []
+    if True:
         for cadre in people:
             assert cadre.id is not None
-            state = states.get(cadre.id, {})
-            head = await ratings.get_rating(
-                session=session, period_id=period.id, ratee_id=cadre.id, source=HEAD
-            )
-            self_state = state.get(SELF.value, ratings.MISSING)
-            head_state = state.get(HEAD.value, ratings.MISSING)
+            own, head = by_key.get((cadre.id, SELF.value)), by_key.get((cadre.id, HEAD.value))
+            self_state = own.state if own else ratings_q.MISSING
+            head_state = head.state if head else ratings_q.MISSING
             if head_state == "submitted":
                 mark = "done"
             elif self_state == "submitted":
@@ -229,9 +233,10 @@ async def _person(context: KaoheContext, period: Period, ratee: Cadre) -> _Perso
         department = await session.get(Department, ratee.department_id)
         people = await ratings.ratees_of(session=session, rater=rater)
         assert period.id is not None
-        states = await ratings.participation(session=session, period_id=period.id)
+        found = await ratings_q.period_ratings(session=session, period_id=period.id)
+    rated = {r.ratee_id for r in found if r.source == HEAD.value and r.state == "submitted"}
     ids = [c.id for c in people]
-    left = sum(1 for c in people if states.get(c.id or 0, {}).get(HEAD.value) != "submitted")
+    left = sum(1 for c in people if c.id not in rated)
     return _Person(
         period=period,
         ratee=ratee,
@@ -447,9 +452,13 @@ async def rate_cmd(update: Update, context: KaoheContext) -> object:
     assert message is not None and context.cadre is not None
     forget_typing(context)
     async with context.services.sessions() as session:
-        period = await open_month(session=session, unit_id=context.cadre.unit_id)
+        period = await current_month(
+            session=session, unit_id=context.cadre.unit_id, now=context.now()
+        )
         upcoming = (
-            await ratings.upcoming_month(session=session, unit_id=context.cadre.unit_id)
+            await periods_q.upcoming_month(
+                session=session, unit_id=context.cadre.unit_id, now=context.now()
+            )
             if period is None
             else None
         )
@@ -515,13 +524,19 @@ async def _check(context: KaoheContext, data: str | None) -> _Press | str:
     if period_id is None or len(parsed.args) != wanted + 1:
         return "access/stale_short"
     async with context.services.sessions() as session:
-        period = await open_period(session=session, period_id=period_id, unit_id=rater.unit_id)
+        period = await open_period(
+            session=session, period_id=period_id, unit_id=rater.unit_id, now=context.now()
+        )
         if period is None:
             return "rating/closed_short"
         if wanted == 0:
             return _Press(parsed.action, period)
         ratee_id = parsed.int_arg(1)
-        ratee = await session.get(Cadre, ratee_id) if ratee_id is not None else None
+        ratee = (
+            await unit_cadre(session=session, unit_id=rater.unit_id, cadre_id=ratee_id)
+            if ratee_id is not None
+            else None
+        )
         if ratee is None or not await ratings.may_rate(session=session, rater=rater, ratee=ratee):
             return "rating/foreign_short"
         if wanted == 1:
@@ -640,9 +655,10 @@ async def _save(
             ratee=ratee,
             rater=rater,
             source=HEAD,
-            key=ratings.line_key(item_key, target),
+            key=ratings_q.line_key(item_key, target),
             item_key=item_key,
             target_id=target.id if target else None,
+            now=context.now(),
             **fields,
         )
 
@@ -650,31 +666,37 @@ async def _save(
 async def submit_once(
     update: Update, context: KaoheContext, sheet: Sheet, *, outcome: str, texts: str, **values: Any
 ) -> Sheet | None:
-    """Submit ``sheet`` on a press: say how it went first, then write; a second tap changes nothing.
+    """Submit ``sheet`` on a press: write first, then say how it went; a second tap changes nothing.
 
     ``outcome`` prefixes the update's outcome, ``texts`` is the template folder of the
     ``already_short``, ``incomplete_short`` and ``submitted_short`` answers (given ``values``).
-    Return the submitted sheet, or None when this press submitted nothing.
+    Return the submitted sheet, or None when this press submitted nothing. What was submitted
+    stays submitted whether or not the answer reaches Telegram (:func:`bot.chat.presses.answer`).
     """
-    query = update.callback_query
-    assert query is not None
-    if sheet.submitted:
-        context.set_outcome(update.update_id, f"{outcome}:already")
-        await query.answer(context.render(f"{texts}/already_short", **values))
-        return None
-    if not sheet.complete:
-        context.set_outcome(update.update_id, f"{outcome}:incomplete")
-        await query.answer(
-            context.render(f"{texts}/incomplete_short", sheet=sheet), show_alert=True
-        )
-        return None
-    await query.answer(context.render(f"{texts}/submitted_short", sheet=sheet, **values))
     async with transaction(context.services.sessions) as session:
         submitted, sheet = await ratings.submit_sheet(
-            session=session, period=sheet.period, ratee=sheet.ratee, source=sheet.source
+            session=session,
+            period=sheet.period,
+            ratee=sheet.ratee,
+            source=sheet.source,
+            now=context.now(),
         )
-    if submitted is not SubmitOutcome.SUBMITTED:  # a tap racing this one got there first
+    if submitted is SubmitOutcome.ALREADY:  # a double tap, or a tap racing this one
+        context.set_outcome(update.update_id, f"{outcome}:already")
+        await presses.answer(update, context, context.render(f"{texts}/already_short", **values))
         return None
+    if submitted is SubmitOutcome.INCOMPLETE:
+        context.set_outcome(update.update_id, f"{outcome}:incomplete")
+        await presses.answer(
+            update,
+            context,
+            context.render(f"{texts}/incomplete_short", sheet=sheet),
+            alert=True,
+        )
+        return None
+    await presses.answer(
+        update, context, context.render(f"{texts}/submitted_short", sheet=sheet, **values)
+    )
     return sheet
 
 
@@ -738,8 +760,10 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
         await message.reply_text(context.render("rating/nothing_pending"))
         return END
     async with context.services.sessions() as session:
-        period = await open_period(session=session, period_id=pending.period, unit_id=rater.unit_id)
-        ratee = await session.get(Cadre, pending.ratee)
+        period = await open_period(
+            session=session, period_id=pending.period, unit_id=rater.unit_id, now=context.now()
+        )
+        ratee = await unit_cadre(session=session, unit_id=rater.unit_id, cadre_id=pending.ratee)
         allowed = (
             period is not None
             and ratee is not None
@@ -763,7 +787,7 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
         await message.reply_text(context.render("rating/nothing_pending"))
         return END
     target = found[1] if found else None
-    figure = ratings.parse_figure(message.text, maximum=None if target else Decimal(100))
+    figure = parse_figure(message.text, maximum=None if target else Decimal(100))
     if figure.problem is not None or message.text is None:
         problem = figure.problem.value if figure.problem and message.text else "number_expected"
         context.set_outcome(update.update_id, f"rate:refused:{problem}")

@@ -42,15 +42,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot.appraisal.month import open_month, open_period
+from bot.appraisal import ratings
+from bot.appraisal.month import current_month, open_period
+from bot.appraisal.ratings import Sheet
 from bot.chat import keyboards, rating
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from bot.rules.figures import parse_figure
+from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Period, RatingSource, Role
-from storage.queries import ratings
-from storage.queries.ratings import Sheet
+from storage.models import Period, RatingSource
+from storage.queries import periods as periods_q
+from storage.queries.ratings import line_key
 
 FAMILY = "selfscore"
 NAME = "selfscore"
@@ -319,9 +323,11 @@ async def _load(context: KaoheContext, period_id: int | None) -> tuple[Period, S
     assert cadre is not None
     async with context.services.sessions() as session:
         if period_id is None:
-            period = await open_month(session=session, unit_id=cadre.unit_id)
+            period = await current_month(session=session, unit_id=cadre.unit_id, now=context.now())
         else:
-            period = await open_period(session=session, period_id=period_id, unit_id=cadre.unit_id)
+            period = await open_period(
+                session=session, period_id=period_id, unit_id=cadre.unit_id, now=context.now()
+            )
         if period is None:
             return None
         sheet = await ratings.load_sheet(session=session, period=period, ratee=cadre, source=SELF)
@@ -332,7 +338,9 @@ async def _no_window(update: Update, context: KaoheContext) -> object:
     cadre = context.cadre
     assert cadre is not None and update.effective_message is not None
     async with context.services.sessions() as session:
-        upcoming = await ratings.upcoming_month(session=session, unit_id=cadre.unit_id)
+        upcoming = await periods_q.upcoming_month(
+            session=session, unit_id=cadre.unit_id, now=context.now()
+        )
     _remember(context, None)
     context.set_outcome(update.update_id, "selfscore:no_window")
     await update.effective_message.reply_text(
@@ -437,9 +445,10 @@ async def _save(context: KaoheContext, turn: _Turn, **fields: Any) -> _Turn:
             ratee=cadre,
             rater=cadre,
             source=SELF,
-            key=ratings.line_key(turn.position.item, found[1] if found else None),
+            key=line_key(turn.position.item, found[1] if found else None),
             item_key=turn.position.item,
             target_id=target,
+            now=context.now(),
             **fields,
         )
         sheet = await ratings.load_sheet(
@@ -490,7 +499,7 @@ async def _score(update: Update, context: KaoheContext, turn: _Turn) -> object:
     text = update.effective_message.text
     if _is(context, text, "selfscore.back"):
         return await _back(update, context, turn)
-    figure = ratings.parse_figure(text)
+    figure = parse_figure(text)
     if figure.problem is not None:
         context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
         return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)
@@ -505,7 +514,7 @@ async def _target(update: Update, context: KaoheContext, turn: _Turn) -> object:
     text = update.effective_message.text
     if _is(context, text, "selfscore.back"):
         return await _back(update, context, turn)
-    figure = ratings.parse_figure(text, maximum=None)
+    figure = parse_figure(text, maximum=None)
     if figure.problem is not None:
         context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
         return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)

@@ -30,7 +30,12 @@ async def start_cmd(update: Update, context: KaoheContext) -> None:
     language = context.lang
     async with transaction(context.services.sessions) as session:
         result = await redeem_code(
-            session=session, code=code, telegram_user_id=user.id, language=None
+            session=session,
+            unit_id=context.unit_id,
+            code=code,
+            telegram_user_id=user.id,
+            language=None,
+            now=context.now(),
         )
     context.set_outcome(update.update_id, f"start:{result.outcome.value}")
     if result.outcome in (RedeemOutcome.BOUND, RedeemOutcome.REBOUND, RedeemOutcome.ALREADY):

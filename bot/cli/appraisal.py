@@ -14,7 +14,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,6 @@ from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Abort, Cli, run_in_un
 from bot.rules.scheme import Scheme, SchemeError, load_scheme
 
 __all__ = ["register"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _local(cli: Cli) -> Callable[[datetime | None], str]:
@@ -78,14 +74,14 @@ def cmd_scheme_show(cli: Cli, args: argparse.Namespace) -> int:
         cli.say("cli/scheme_show", source=str(path), period=None, **_scheme_context(scheme))
         return EXIT_OK
 
-    from storage.queries.schemes import frozen_scheme
+    from storage.queries.schemes import scheme_of
 
     async def work(session: Any, unit_id: int) -> int:
         period = await _find_period(cli, session, unit_id, args.period)
-        scheme = frozen_scheme(period)
-        if scheme is None:
+        if period.scheme is None:
             cli.say("cli/scheme_not_frozen", err=True, period=period.code)
             return EXIT_FAILED
+        scheme = scheme_of(period)
         cli.say("cli/scheme_show", source=None, period=period.code, **_scheme_context(scheme))
         return EXIT_OK
 
@@ -101,7 +97,8 @@ def _issues(cli: Cli, errors: Any) -> None:
 
 def cmd_targets_import(cli: Cli, args: argparse.Namespace) -> int:
     from bot.appraisal.periods import read_scheme
-    from bot.sheets.targets import TargetFileError, read_targets
+    from bot.rules.targets import TargetFileError
+    from bot.sheets.targets import read_targets
     from storage.queries.targets import TargetImportError, import_targets
 
     path = Path(args.file)
@@ -118,12 +115,18 @@ def cmd_targets_import(cli: Cli, args: argparse.Namespace) -> int:
     except SchemeError as exc:
         _scheme_errors(cli, exc)
         return EXIT_USAGE
-    year = args.year or datetime.now(cli.settings.zone).year
+    year = args.year or cli.now().astimezone(cli.settings.zone).year
 
     async def work(session: Any, unit_id: int) -> int:
         try:
             report = await import_targets(
-                session=session, unit_id=unit_id, year=year, rows=rows, scheme=scheme, actor="cli"
+                session=session,
+                unit_id=unit_id,
+                year=year,
+                rows=rows,
+                scheme=scheme,
+                actor="cli",
+                now=cli.now(),
             )
         except TargetImportError as exc:
             _issues(cli, exc.errors)
@@ -141,7 +144,7 @@ def cmd_targets_list(cli: Cli, args: argparse.Namespace) -> int:
     from storage.queries.roster import departments, find_cadres_by_name, list_cadres
     from storage.queries.targets import list_targets
 
-    year = args.year or datetime.now(cli.settings.zone).year
+    year = args.year or cli.now().astimezone(cli.settings.zone).year
     try:
         scheme, _, _ = read_scheme(cli.settings.scheme_file)
     except SchemeError:
@@ -240,7 +243,12 @@ def cmd_periods_create(cli: Cli, args: argparse.Namespace) -> int:
 
     async def work(session: Any, unit_id: int) -> int:
         report = await create_year(
-            session=session, unit_id=unit_id, year=args.year, scheme=scheme, actor="cli"
+            session=session,
+            unit_id=unit_id,
+            year=args.year,
+            scheme=scheme,
+            now=cli.now(),
+            actor="cli",
         )
         cli.say("cli/periods_created", report=report, source=str(path), local=_local(cli))
         return EXIT_OK
@@ -265,7 +273,7 @@ def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
             transition = await open_period(
                 session=session,
                 period=period,
-                now=_now(),
+                now=cli.now(),
                 scheme_file=cli.settings.scheme_file,
                 actor="cli",
             )
@@ -287,7 +295,7 @@ def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
             transition = await close_period(
                 session=session,
                 period=period,
-                now=_now(),
+                now=cli.now(),
                 scheme_file=cli.settings.scheme_file,
                 actor="cli",
             )
@@ -316,7 +324,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
     from storage.queries.periods import as_utc
     from storage.queries.results import cadres_by_id, results_for
     from storage.queries.roster import departments, list_cadres
-    from storage.queries.schemes import frozen_scheme
+    from storage.queries.schemes import scheme_of
 
     async def work(session: Any, unit_id: int) -> int:
         period = await _find_period(cli, session, unit_id, args.period)
@@ -355,7 +363,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
             }
             sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
             return EXIT_OK
-        scheme = frozen_scheme(period)
+        scheme = scheme_of(period) if period.scheme is not None else None
         roster = await list_cadres(session=session, unit_id=unit_id, active_only=False)
         order = {c.id: index for index, c in enumerate(roster)}
         rows.sort(key=lambda row: order.get(row["cadre"].id, len(order)))
@@ -379,7 +387,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_score_recompute(cli: Cli, args: argparse.Namespace) -> int:
-    from bot.appraisal.periods import recompute
+    from bot.appraisal.results import recompute
     from storage.queries.results import cadres_by_id, results_for
 
     async def work(session: Any, unit_id: int) -> int:

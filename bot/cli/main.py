@@ -14,11 +14,12 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings, SettingsError, load_settings
 from bot.core.logs import setup_logging
 from bot.core.texts import Texts
@@ -38,10 +39,15 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 class Cli:
     """What every subcommand needs: settings, texts in the clerk's language, output."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or SystemClock()
         self.texts = Texts(default_language=settings.default_language)
         self.lang = settings.default_language
+
+    def now(self) -> datetime:
+        """The CLI's clock (the system clock; a test may hand in another)."""
+        return self.clock.now()
 
     def say(self, template: str, /, *, err: bool = False, **values: Any) -> None:
         text = self.texts.render_plain(self.lang, template, **values)
@@ -211,7 +217,8 @@ def say_issues(cli: Cli, errors: Sequence[Any], *, issue: str, nothing: str) -> 
 
 
 def cmd_roster_import(cli: Cli, args: argparse.Namespace) -> int:
-    from bot.sheets.roster import RosterFileError, read_roster
+    from bot.rules.roster import RosterFileError
+    from bot.sheets.roster import read_roster
     from storage.queries.roster import RosterImportError, import_roster
 
     path = Path(args.file)
@@ -227,7 +234,12 @@ def cmd_roster_import(cli: Cli, args: argparse.Namespace) -> int:
     async def work(session: Any, unit_id: int) -> int:
         try:
             report = await import_roster(
-                session=session, unit_id=unit_id, rows=rows, prune=args.prune, actor="cli"
+                session=session,
+                unit_id=unit_id,
+                rows=rows,
+                prune=args.prune,
+                actor="cli",
+                now=cli.now(),
             )
         except RosterImportError as exc:
             say_issues(cli, exc.errors, issue="roster/issue", nothing="cli/nothing_imported")
@@ -318,7 +330,9 @@ def cmd_invite(cli: Cli, args: argparse.Namespace) -> int:
         sheet = []
         ttl = timedelta(days=cli.settings.invite_ttl_days)
         for index, cadre in enumerate(people, start=1):
-            code, row = await issue_code(session=session, cadre=cadre, ttl=ttl, created_by="cli")
+            code, row = await issue_code(
+                session=session, cadre=cadre, ttl=ttl, created_by="cli", now=cli.now()
+            )
             link = deep_link(username, code)
             expires = row.expires_at.astimezone(cli.settings.zone)
             sheet.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
@@ -22,10 +23,12 @@ def record(
     new: dict[str, Any] | None = None,
     reason: str | None = None,
     actor_cadre_id: int | None = None,
+    at: datetime,
 ) -> AuditLog:
     """Add an audit row to the session (the caller's transaction commits it with the change)."""
     row = AuditLog(
         unit_id=unit_id,
+        at=at,
         actor=actor,
         actor_cadre_id=actor_cadre_id,
         action=action,

@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Cadre, InviteCode, SignupFailure, utcnow
+from storage.models import Cadre, InviteCode, SignupFailure
 from storage.queries import audit
 
 # No 0/O, 1/I/L: codes are read off paper and typed by hand when a deep link cannot be tapped.
@@ -39,10 +39,9 @@ async def issue_code(
     cadre: Cadre,
     ttl: timedelta,
     created_by: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> tuple[str, InviteCode]:
     """Create a code for ``cadre``, revoking any unused earlier one, and return it in clear once."""
-    now = now or utcnow()
     await session.exec(
         update(InviteCode)
         .where(col(InviteCode.cadre_id) == cadre.id)
@@ -68,6 +67,7 @@ async def issue_code(
         entity="cadre",
         entity_id=cadre.id,
         new={"expires_at": row.expires_at.isoformat()},
+        at=now,
     )
     await session.flush()
     return code, row
@@ -92,10 +92,8 @@ class Redemption:
     cadre: Cadre | None = None
 
 
-async def recent_failures(
-    *, session: AsyncSession, telegram_user_id: int, now: datetime | None = None
-) -> int:
-    since = (now or utcnow()) - timedelta(hours=1)
+async def recent_failures(*, session: AsyncSession, telegram_user_id: int, now: datetime) -> int:
+    since = now - timedelta(hours=1)
     result = await session.exec(
         select(func.count())
         .select_from(SignupFailure)
@@ -108,29 +106,36 @@ async def recent_failures(
 async def redeem_code(
     *,
     session: AsyncSession,
+    unit_id: int,
     code: str,
     telegram_user_id: int,
     language: str | None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Redemption:
     """Bind ``telegram_user_id`` to the roster entry of ``code`` if the code is good.
 
-    Wrong codes count towards the hourly limit; a used, expired or revoked code does not (the
-    person holds a real code and needs a new one, not a lock-out).
+    Only codes of ``unit_id`` count: another unit's code (a county deployment sharing the
+    database) is as unknown here as a made-up one. Wrong codes count towards the hourly limit; a
+    used, expired or revoked code does not (the person holds a real code and needs a new one,
+    not a lock-out).
     """
-    now = now or utcnow()
     if await recent_failures(session=session, telegram_user_id=telegram_user_id, now=now) >= (
         MAX_FAILURES_PER_HOUR
     ):
         return Redemption(RedeemOutcome.RATE_LIMITED)
     invite = (
-        await session.exec(select(InviteCode).where(InviteCode.code_hash == hash_code(code)))
+        await session.exec(
+            select(InviteCode).where(
+                InviteCode.code_hash == hash_code(code), InviteCode.unit_id == unit_id
+            )
+        )
     ).first()
     if invite is None:
         session.add(SignupFailure(telegram_user_id=telegram_user_id, at=now))
         return Redemption(RedeemOutcome.UNKNOWN)
     cadre = await session.get(Cadre, invite.cadre_id)
-    assert cadre is not None
+    if cadre is None or cadre.unit_id != unit_id:
+        return Redemption(RedeemOutcome.UNKNOWN)
     if invite.used_at is not None:
         if (
             invite.used_by_telegram_id == telegram_user_id
@@ -170,6 +175,7 @@ async def redeem_code(
         entity_id=cadre.id,
         old={"telegram_user_id": previous},
         new={"telegram_user_id": telegram_user_id},
+        at=now,
     )
     await session.flush()
     if previous is not None and previous != telegram_user_id:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.rules.raters import is_assessed
+from bot.rules.roles import Role
 from storage.models import (
     BallotParticipation,
     BonusEntry,
@@ -38,8 +40,6 @@ from storage.models import (
     RatingSource,
     RatingState,
     Result,
-    Role,
-    utcnow,
 )
 from storage.queries import audit
 from storage.queries.roster import departments, list_cadres
@@ -91,10 +91,6 @@ class UndoOutcome(StrEnum):
 # --- who can be recorded --------------------------------------------------------------------
 
 
-def _assessed(cadre: Cadre) -> bool:
-    return cadre.active and cadre.has(Role.CADRE)
-
-
 @dataclass(frozen=True)
 class DepartmentPeople:
     """A department and its assessed people, by name."""
@@ -105,7 +101,7 @@ class DepartmentPeople:
 
 async def assessed_by_department(*, session: AsyncSession, unit_id: int) -> list[DepartmentPeople]:
     """The unit's departments that have assessed people (active, cadre role), in roster order."""
-    people = [c for c in await list_cadres(session=session, unit_id=unit_id) if _assessed(c)]
+    people = [c for c in await list_cadres(session=session, unit_id=unit_id) if is_assessed(c)]
     result = []
     for department in await departments(session=session, unit_id=unit_id):
         members = [c for c in people if c.department_id == department.id]
@@ -121,7 +117,7 @@ async def assessed_cadre(*, session: AsyncSession, unit_id: int, cadre_id: int) 
     assessed or someone deactivated since the list was shown all come back None.
     """
     cadre = await session.get(Cadre, cadre_id)
-    if cadre is None or cadre.unit_id != unit_id or not _assessed(cadre):
+    if cadre is None or cadre.unit_id != unit_id or not is_assessed(cadre):
         return None
     return cadre
 
@@ -140,6 +136,7 @@ async def _add(
     unit_id: int,
     record: R,
     actor: Cadre,
+    now: datetime,
     action: str,
     entity: str,
     new: dict[str, Any],
@@ -159,6 +156,7 @@ async def _add(
         old=None,
         new=new,
         reason=reason,
+        at=now,
     )
     return record
 
@@ -194,12 +192,12 @@ async def _undo(
     model: type[Record],
     record_id: int,
     actor: Cadre,
+    now: datetime,
     action: str,
     entity: str,
     old: dict[str, Any],
 ) -> UndoOutcome:
     """Stamp a found record undone unless it already is, and audit it with its ``old`` values."""
-    now = utcnow()
     result = await session.exec(
         update(model)
         .where(col(model.id) == record_id)
@@ -218,6 +216,7 @@ async def _undo(
         entity_id=record_id,
         old={**old, "undone_at": None},
         new={"undone_at": now.isoformat(), "undone_by_id": actor.id, "undone_by": actor.name},
+        at=now,
     )
     return UndoOutcome.UNDONE
 
@@ -236,9 +235,11 @@ async def record_discipline(
     occurred_on: date,
     note: str | None,
     actor: Cadre,
+    now: datetime,
 ) -> DisciplineRecord:
     """Add a violation record and its audit row; flush so the record has its id."""
     record = DisciplineRecord(
+        created_at=now,
         unit_id=unit_id,
         period_id=period_id,
         cadre_id=cadre.id,  # type: ignore[arg-type]
@@ -253,6 +254,7 @@ async def record_discipline(
         unit_id=unit_id,
         record=record,
         actor=actor,
+        now=now,
         action=ACTION_DISCIPLINE_CREATE,
         entity="discipline_record",
         new={
@@ -318,7 +320,13 @@ async def discipline_record(
 
 
 async def undo_discipline(
-    *, session: AsyncSession, unit_id: int, period_id: int, record_id: int, actor: Cadre
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    period_id: int,
+    record_id: int,
+    actor: Cadre,
+    now: datetime,
 ) -> UndoOutcome:
     """Mark a record of the month undone (once) and audit it; the row stays."""
     found = await discipline_record(
@@ -333,6 +341,7 @@ async def undo_discipline(
         model=DisciplineRecord,
         record_id=record_id,
         actor=actor,
+        now=now,
         action=ACTION_DISCIPLINE_UNDO,
         entity="discipline_record",
         old={
@@ -358,6 +367,7 @@ async def record_bonus_entry(
     amount: Decimal,
     reason: str,
     actor: Cadre,
+    now: datetime,
 ) -> BonusEntry:
     """Add a reward or deduction and its audit row; flush so the entry has its id."""
     if amount <= 0:
@@ -365,6 +375,7 @@ async def record_bonus_entry(
     if not reason.strip():
         raise ValueError("a reward or deduction needs a written reason")
     entry = BonusEntry(
+        created_at=now,
         unit_id=unit_id,
         year=year,
         cadre_id=cadre.id,  # type: ignore[arg-type]
@@ -378,6 +389,7 @@ async def record_bonus_entry(
         unit_id=unit_id,
         record=entry,
         actor=actor,
+        now=now,
         action=ACTION_BONUS_CREATE,
         entity="bonus_entry",
         new={
@@ -436,6 +448,7 @@ async def undo_bonus_entry(
     kind: BonusEntryKind,
     entry_id: int,
     actor: Cadre,
+    now: datetime,
 ) -> UndoOutcome:
     """Mark a reward or deduction of the year undone (once) and audit it; the row stays."""
     found = await bonus_entry(
@@ -450,6 +463,7 @@ async def undo_bonus_entry(
         model=BonusEntry,
         record_id=entry_id,
         actor=actor,
+        now=now,
         action=ACTION_BONUS_UNDO,
         entity="bonus_entry",
         old={
@@ -537,7 +551,7 @@ async def _month(session: AsyncSession, period: Period) -> _Month:
     ).all()
     return _Month(
         everyone=everyone,
-        assessed=[c for c in everyone if _assessed(c)],
+        assessed=[c for c in everyone if is_assessed(c)],
         submitted={(r.ratee_id, r.source) for r in ratings},
         self_totals={r.ratee_id: r.total for r in ratings if r.source == RatingSource.SELF},
         voted=set(voted),

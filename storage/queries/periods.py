@@ -27,11 +27,15 @@ __all__ = [
     "containers_of",
     "find_period",
     "get_period",
+    "last_month_opened",
     "list_periods",
     "month_span",
     "months_of",
+    "open_month",
     "parse_period_code",
     "quarters_of",
+    "unit_period",
+    "upcoming_month",
 ]
 
 #: Months first, then the periods summarising them, so that a list reads like the calendar.
@@ -106,6 +110,55 @@ async def get_period(
         Period.kind == str(kind),
         Period.year == year,
         Period.number == number,
+    )
+    return (await session.exec(statement)).first()
+
+
+async def unit_period(*, session: AsyncSession, unit_id: int, period_id: int) -> Period | None:
+    """The period ``period_id`` if it is the unit's; None otherwise (another unit's, or none).
+
+    Every id that arrives from outside (a button, a typed code) goes through here or
+    :func:`find_period`, so another unit's period is never found.
+    """
+    period = await session.get(Period, period_id)
+    return period if period is not None and period.unit_id == unit_id else None
+
+
+async def open_month(*, session: AsyncSession, unit_id: int) -> Period | None:
+    """The unit's month in the ``open`` state (at most one is open at a time), or None."""
+    statement = (
+        select(Period)
+        .where(Period.unit_id == unit_id)
+        .where(Period.kind == PeriodKind.MONTH.value)
+        .where(Period.state == PeriodState.OPEN.value)
+        .order_by(col(Period.opens_at).desc())
+    )
+    return (await session.exec(statement)).first()
+
+
+async def upcoming_month(*, session: AsyncSession, unit_id: int, now: datetime) -> Period | None:
+    """The next month scheduled to open after ``now``, if the office has created it."""
+    statement = (
+        select(Period)
+        .where(
+            Period.unit_id == unit_id,
+            Period.kind == PeriodKind.MONTH.value,
+            Period.state == PeriodState.SCHEDULED.value,
+            col(Period.opens_at) > now,
+        )
+        .order_by(col(Period.opens_at))
+    )
+    return (await session.exec(statement)).first()
+
+
+async def last_month_opened(*, session: AsyncSession, unit_id: int, now: datetime) -> Period | None:
+    """The latest month whose window opened by ``now`` (open or closed), if any."""
+    statement = (
+        select(Period)
+        .where(Period.unit_id == unit_id)
+        .where(Period.kind == PeriodKind.MONTH.value)
+        .where(col(Period.opens_at) <= now)
+        .order_by(col(Period.opens_at).desc())
     )
     return (await session.exec(statement)).first()
 

@@ -29,13 +29,10 @@ from storage.models import (
     RatingLine,
     RatingState,
     Result,
-    Role,
     ScoreAdjustment,
 )
-from storage.queries.roster import list_cadres
 
 __all__ = [
-    "assessed_cadres",
     "bonus_entries",
     "cadres_by_id",
     "create_tallies",
@@ -48,15 +45,6 @@ __all__ = [
     "submitted_ratings",
     "tally_counts",
 ]
-
-
-# --- who is assessed ------------------------------------------------------------------------
-
-
-async def assessed_cadres(*, session: AsyncSession, unit_id: int) -> list[Cadre]:
-    """Everyone assessed now: active people holding the cadre role, in roster order."""
-    people = await list_cadres(session=session, unit_id=unit_id, active_only=True)
-    return [cadre for cadre in people if cadre.has(Role.CADRE)]
 
 
 async def cadres_by_id(*, session: AsyncSession, ids: Collection[int]) -> dict[int, Cadre]:

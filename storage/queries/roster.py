@@ -10,23 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.sheets.roster import RosterError, RosterIssue, RosterRow, normalise_name, validate_rows
-from storage.models import (
-    AuditLog,
-    Cadre,
-    Department,
-    Role,
-    Unit,
-    decode_roles,
-    encode_roles,
-    utcnow,
-)
+from bot.rules.raters import is_assessed
+from bot.rules.roles import Role, decode_roles, encode_roles
+from bot.rules.roster import RosterError, RosterIssue, RosterRow, normalise_name, validate_rows
+from storage.models import AuditLog, Cadre, Department, Unit
 
 __all__ = [
     "ImportReport",
@@ -156,6 +150,25 @@ async def list_cadres(
     return list((await session.exec(statement)).all())
 
 
+async def assessed_cadres(*, session: AsyncSession, unit_id: int) -> list[Cadre]:
+    """Everyone assessed now (:func:`bot.rules.raters.is_assessed`), in roster order."""
+    return [c for c in await list_cadres(session=session, unit_id=unit_id) if is_assessed(c)]
+
+
+async def unit_cadre(*, session: AsyncSession, unit_id: int, cadre_id: int) -> Cadre | None:
+    """The person ``cadre_id`` if they are on the unit's roster; None for anyone else's id."""
+    cadre = await session.get(Cadre, cadre_id)
+    return cadre if cadre is not None and cadre.unit_id == unit_id else None
+
+
+async def unit_department(
+    *, session: AsyncSession, unit_id: int, department_id: int
+) -> Department | None:
+    """The department ``department_id`` if it is the unit's; None otherwise."""
+    department = await session.get(Department, department_id)
+    return department if department is not None and department.unit_id == unit_id else None
+
+
 async def find_cadres_by_name(
     *, session: AsyncSession, unit_id: int, name: str, active_only: bool = True
 ) -> list[Cadre]:
@@ -167,15 +180,18 @@ async def find_cadres_by_name(
 
 
 async def get_cadre_by_telegram(
-    *, session: AsyncSession, telegram_user_id: int, active_only: bool = False
+    *, session: AsyncSession, unit_id: int, telegram_user_id: int, active_only: bool = False
 ) -> Cadre | None:
     """The person bound to a Telegram account, deactivated or not.
 
     "Nobody who is not on the roster can do anything": the access gate starts here and must check
     ``active`` itself, so that it can tell a deactivated person why they are refused instead of
-    treating them as a stranger. ``active_only=True`` is for callers with no such message.
+    treating them as a stranger. ``active_only=True`` is for callers with no such message. A
+    person of another unit of the same database is a stranger here.
     """
-    statement = select(Cadre).where(Cadre.telegram_user_id == telegram_user_id)
+    statement = select(Cadre).where(
+        Cadre.telegram_user_id == telegram_user_id, Cadre.unit_id == unit_id
+    )
     if active_only:
         statement = statement.where(col(Cadre.active).is_(True))
     return (await session.exec(statement)).first()
@@ -303,6 +319,7 @@ async def import_roster(
     prune: bool = False,
     actor: str = "cli",
     actor_cadre_id: int | None = None,
+    now: datetime,
 ) -> ImportReport:
     """Make the unit's roster match ``rows``; flush, audit, but leave the commit to the caller.
 
@@ -368,7 +385,6 @@ async def import_roster(
     for cadre in people.values():
         assert cadre.id is not None
         names[cadre.id] = cadre.name
-    now = utcnow()
     for row in rows:
         cadre = people[row.key]
         cadre.roles = encode_roles(tuple(row.roles))
@@ -382,7 +398,7 @@ async def import_roster(
         old = old_snapshots.get(row.key)
         if old is None:
             report.created.append(ref)
-            _audit(session, unit_id, actor, actor_cadre_id, ACTION_CREATE, cadre, None, new)
+            _audit(session, now, unit_id, actor, actor_cadre_id, ACTION_CREATE, cadre, None, new)
             continue
         if old == new:
             report.unchanged.append(ref)
@@ -392,7 +408,7 @@ async def import_roster(
         was_active = old["active"]
         (report.updated if was_active else report.reactivated).append(ref)
         action = ACTION_UPDATE if was_active else ACTION_REACTIVATE
-        _audit(session, unit_id, actor, actor_cadre_id, action, cadre, *_diff(old, new))
+        _audit(session, now, unit_id, actor, actor_cadre_id, action, cadre, *_diff(old, new))
 
     for cadre, department in outside:
         if not cadre.active:
@@ -406,6 +422,7 @@ async def import_roster(
         report.deactivated.append(PersonRef(cadre.name, department))
         _audit(
             session,
+            now,
             unit_id,
             actor,
             actor_cadre_id,
@@ -420,6 +437,7 @@ async def import_roster(
 
 def _audit(
     session: AsyncSession,
+    now: datetime,
     unit_id: int,
     actor: str,
     actor_cadre_id: int | None,
@@ -438,5 +456,6 @@ def _audit(
             entity_id=cadre.id,
             old_value=old,
             new_value=new,
+            at=now,
         )
     )

@@ -10,6 +10,7 @@ unit: opening twelve months under one unchanged file makes one row, not twelve.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +21,12 @@ from bot.rules.scheme import Scheme
 from storage.models import Period, SchemeVersion
 
 __all__ = [
+    "SchemeNotFrozen",
     "ensure_scheme_version",
-    "frozen_scheme",
     "get_scheme_version",
     "list_scheme_versions",
     "scheme_content",
+    "scheme_of",
 ]
 
 
@@ -34,11 +36,25 @@ def scheme_content(scheme: Scheme) -> dict[str, Any]:
     return content
 
 
-def frozen_scheme(period: Period) -> Scheme | None:
-    """The scheme frozen with a period when it opened; None while it has not opened."""
+class SchemeNotFrozen(LookupError):
+    """The period has not opened, so no scheme is frozen with it yet."""
+
+
+def scheme_of(period: Period) -> Scheme:
+    """The scheme frozen with ``period`` when it opened; :class:`SchemeNotFrozen` before that.
+
+    The one way to read a period's rules: whoever asks (a press, a close, a report) gets the same
+    scheme, parsed once per distinct content.
+    """
     if period.scheme is None:
-        return None
-    return Scheme.from_json(json.dumps(period.scheme))
+        raise SchemeNotFrozen(f"period {period.code} has no frozen scheme (it never opened)")
+    # Keep the stored key order: it is the scheme file's order of items and violations.
+    return _scheme_from_text(json.dumps(period.scheme, ensure_ascii=False))
+
+
+@lru_cache(maxsize=32)
+def _scheme_from_text(text: str) -> Scheme:
+    return Scheme.from_json(text)
 
 
 async def get_scheme_version(*, session: AsyncSession, version_id: int) -> SchemeVersion | None:

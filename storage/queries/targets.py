@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.rules.roles import Role
+from bot.rules.roster import RosterError, RosterIssue
 from bot.rules.scheme import Scheme
-from bot.sheets.roster import RosterError, RosterIssue
-from bot.sheets.targets import ResolvedTarget, TargetRow, resolve_targets
-from storage.models import Cadre, RatingLine, Role, Target
+from bot.rules.targets import ResolvedTarget, TargetRow, resolve_targets
+from storage.models import Cadre, RatingLine, Target
 from storage.queries import audit
 from storage.queries.roster import departments, list_cadres
 
@@ -180,6 +182,7 @@ async def import_targets(
     scheme: Scheme,
     actor: str = "cli",
     actor_cadre_id: int | None = None,
+    now: datetime,
 ) -> TargetImportReport:
     """Replace the year's targets of every cadre in ``rows``; flush and audit, do not commit.
 
@@ -238,6 +241,7 @@ async def import_targets(
             entity_id=target.id,
             old=old,
             new=new,
+            at=now,
         )
 
     for target in leaving:

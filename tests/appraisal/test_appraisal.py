@@ -20,11 +20,12 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.appraisal import periods as appraisal
+from bot.appraisal import results as scoring_run
 from bot.appraisal.periods import Outcome
 from bot.cli.main import main
 from bot.rules.scheme import DEFAULT_SCHEME_PATH, default_scheme, load_scheme
+from bot.rules.targets import TargetRow
 from bot.sheets.roster import read_roster
-from bot.sheets.targets import TargetRow
 from storage.engine import SessionFactory, transaction
 from storage.models import (
     AuditLog,
@@ -40,6 +41,7 @@ from storage.models import (
     SchemeVersion,
     ScoreAdjustment,
     Target,
+    utcnow,
 )
 from storage.queries.periods import find_period, list_periods, parse_period_code
 from storage.queries.results import results_for
@@ -84,7 +86,7 @@ class Town:
         scheme = load_scheme(scheme_file) if scheme_file else default_scheme()
         async with transaction(self.sessions) as session:
             await appraisal.create_year(
-                session=session, unit_id=self.unit_id, year=YEAR, scheme=scheme
+                session=session, unit_id=self.unit_id, year=YEAR, scheme=scheme, now=utcnow()
             )
 
     async def open(
@@ -212,7 +214,9 @@ async def town(sessions: SessionFactory) -> Town:
     async with transaction(sessions) as session:
         unit = await ensure_unit(session=session, name="青山镇", timezone="Asia/Shanghai")
         assert unit.id is not None
-        await import_roster(session=session, unit_id=unit.id, rows=read_roster(ROSTER))
+        await import_roster(
+            session=session, unit_id=unit.id, rows=read_roster(ROSTER), now=utcnow()
+        )
         people = {c.name: c for c in await list_cadres(session=session, unit_id=unit.id)}
     return Town(sessions, unit.id, people)
 
@@ -311,7 +315,11 @@ async def test_create_year_again_moves_only_scheduled_windows(town: Town, tmp_pa
     later = scheme_variant(tmp_path, "later.toml", ("open_day = 25", "open_day = 20"))
     async with transaction(town.sessions) as session:
         report = await appraisal.create_year(
-            session=session, unit_id=town.unit_id, year=YEAR, scheme=load_scheme(later)
+            session=session,
+            unit_id=town.unit_id,
+            year=YEAR,
+            scheme=load_scheme(later),
+            now=utcnow(),
         )
     # January is open (its window is frozen with it), and so are Q1, H1 and the year, which open
     # with it; the other 11 months and 3 quarters and H2 move to the 20th.
@@ -475,7 +483,7 @@ async def test_month_scored_end_to_end(town: Town, kaohe: Kaohe) -> None:
 
     async with town.sessions() as session:
         january = await town.period(session, "2026-01")
-        assert await appraisal.recompute(session=session, period=january) == []
+        assert await scoring_run.recompute(session=session, period=january) == []
 
     code, out = await kaohe("score", "show", "2026-01")
     assert code == 0
@@ -507,7 +515,7 @@ async def test_quantified_item_over_and_under_target(
     ]
     async with transaction(town.sessions) as session:
         await import_targets(
-            session=session, unit_id=town.unit_id, year=YEAR, rows=rows, scheme=scheme
+            session=session, unit_id=town.unit_id, year=YEAR, rows=rows, scheme=scheme, now=utcnow()
         )
     await town.create_year(scheme_file)
     opened = await town.open("2026-01", scheme_file=scheme_file)
@@ -601,7 +609,7 @@ async def test_scheme_frozen_when_a_month_opens(town: Town, tmp_path: Path) -> N
         assert by_code["2026-01"].scheme is not None
         assert by_code["2026-01"].scheme["sources"]["head"] == "0.5"
         # Recomputing January later still uses January's frozen scheme.
-        assert await appraisal.recompute(session=session, period=by_code["2026-01"]) == []
+        assert await scoring_run.recompute(session=session, period=by_code["2026-01"]) == []
     assert (await town.results("2026-01"))["吴磊"].scheme_fingerprint == first.fingerprint
     assert (await town.results("2026-02"))["吴磊"].scheme_fingerprint == second.fingerprint
 
@@ -727,7 +735,9 @@ async def test_recompute_equals_stored_and_reports_tampering(town: Town) -> None
     async with transaction(town.sessions) as session:
         for code in ("2026-01", "2026-02", "2026-03", "2026-Q1"):
             assert (
-                await appraisal.recompute(session=session, period=await town.period(session, code))
+                await scoring_run.recompute(
+                    session=session, period=await town.period(session, code)
+                )
                 == []
             )
 
@@ -755,11 +765,11 @@ async def test_recompute_equals_stored_and_reports_tampering(town: Town) -> None
         session.add(line)
         await session.flush()
 
-        differences = await appraisal.recompute(session=session, period=q1)
+        differences = await scoring_run.recompute(session=session, period=q1)
         assert [(d.cadre_id, d.field, d.stored, d.recomputed) for d in differences] == [
             (town.id("吴磊"), "score", D("97.0"), D("95.0"))
         ]
-        fields = {d.field for d in await appraisal.recompute(session=session, period=february)}
+        fields = {d.field for d in await scoring_run.recompute(session=session, period=february)}
         # head 95 -> (90 × 80 + 10 × 95) / 100 = 81.5; (0.5 × 81.5 + 0.2 × 95) / 0.7 = 85.36
         assert {"score", "grade", "breakdown.head.weighted.score"} <= fields
 
@@ -781,7 +791,7 @@ async def test_rescoring_a_quarter_is_audited(town: Town) -> None:
         )
         await session.flush()
         now = datetime(2026, 4, 7, 2, tzinfo=UTC)
-        results = await appraisal.score_quarter(session=session, period=q1, now=now)
+        results = await scoring_run.score_quarter(session=session, period=q1, now=now)
         assert {r.cadre_id: r.score for r in results}[town.id("韩雪")] == D("83.5")
     async with town.sessions() as session:
         entries = (
@@ -870,7 +880,7 @@ async def test_year_with_run_due_and_bonus(town: Town, kaohe: Kaohe) -> None:
         for code in ("2026-H1", "2026-H2", "2026"):
             period = await town.period(session, code)
             assert period.state == "closed"
-            assert await appraisal.recompute(session=session, period=period) == []
+            assert await scoring_run.recompute(session=session, period=period) == []
 
 
 async def test_run_due_leaves_a_month_whose_window_passed(town: Town) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.appraisal import periods as appraisal
+from bot.appraisal import results as scoring_run
 from bot.rules.scheme import default_scheme
 from bot.rules.scoring import GRADE_ORDER
 from storage.engine import create_engine, make_session_factory, transaction
@@ -134,7 +135,7 @@ async def _month(path: Path, cadres: list[dict]) -> tuple[list[Result], list]:
         async with sessions() as session:
             period = await session.get(Period, period.id)
             results = list((await session.exec(select(Result))).all())
-            differences = await appraisal.recompute(session=session, period=period)
+            differences = await scoring_run.recompute(session=session, period=period)
         return results, differences
     finally:
         await engine.dispose()

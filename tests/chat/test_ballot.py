@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.appraisal.month import scheme_of
+from bot.appraisal import ballots as ballot_service
 from bot.emulator.request import FakeRequest
 from bot.emulator.simulator import SimMessage, Simulator, SimUser
 from bot.rules.scheme import DEFAULT_SCHEME_PATH, parse_scheme
@@ -33,6 +33,7 @@ from storage.models import (
     utcnow,
 )
 from storage.queries import ballots
+from storage.queries.schemes import scheme_of
 
 GRADES = ("excellent", "good", "pass", "fail")
 ZH = {"excellent": "优秀", "good": "良好", "pass": "及格", "fail": "不及格"}
@@ -424,14 +425,15 @@ async def test_two_racing_casts_count_once(town: Any, texts: Any) -> None:
     async def attempt() -> str:
         try:
             async with transaction(town.services.sessions) as session:
-                await ballots.cast(
+                await ballot_service.cast(
                     session=session,
                     unit_id=town.services.unit_id,
                     voter=cadre,
                     period_id=period.id,
                     today=date(2026, 12, 1),
+                    now=town.services.now(),
                 )
-        except ballots.BallotRefused as refused:
+        except ballot_service.BallotRefused as refused:
             return f"refused:{refused.reason.value}"
         return "cast"
 

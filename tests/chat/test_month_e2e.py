@@ -17,7 +17,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlmodel import func, select
 
 from bot.appraisal import periods as appraisal
-from bot.appraisal.month import items_of, scheme_of
+from bot.appraisal import results as scoring_run
+from bot.appraisal.month import items_of
+from bot.rules.roles import Role
 from storage.engine import transaction
 from storage.models import (
     AuditLog,
@@ -31,9 +33,9 @@ from storage.models import (
     Rating,
     RatingLine,
     Result,
-    Role,
     utcnow,
 )
+from storage.queries.schemes import scheme_of
 from tests.chat.test_ballot import _cast
 from tests.chat.test_selfscore import SUBMIT, answer_all
 
@@ -205,7 +207,7 @@ async def test_a_whole_month(town: Any, texts: Any) -> None:
     # 0.5 × 90 + 0.3 × 85 + 0.2 × 92.2 = 88.94 → 88.9
     assert results[wu.id].score == Decimal("88.9")
     async with town.services.sessions() as session:
-        differences = await appraisal.recompute(
+        differences = await scoring_run.recompute(
             session=session, period=await session.get(Period, period.id)
         )
         assert differences == []

@@ -16,14 +16,7 @@ from sqlmodel import select
 from bot.rules import scoring
 from bot.rules.scheme import default_scheme
 from storage.engine import transaction
-from storage.models import (
-    BallotParticipation,
-    Period,
-    PeriodState,
-    Rating,
-    Result,
-    utcnow,
-)
+from storage.models import BallotParticipation, Period, PeriodState, Rating, Result, utcnow
 
 ZONE = ZoneInfo("Asia/Shanghai")
 D = Decimal

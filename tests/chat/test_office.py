@@ -16,9 +16,9 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.chat.office import InputError, parse_day
 from bot.emulator.request import FakeRequest
 from bot.emulator.simulator import Simulator, SimUser
+from bot.rules.figures import InputError, parse_day
 from storage.engine import transaction
 from storage.models import (
     BallotParticipation,

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.appraisal import ratings
 from bot.emulator.telegram import html_to_text
+from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Cadre, Period, PeriodState, Role
-from storage.queries import ratings
+from storage.models import Cadre, Period, PeriodState
+from storage.queries import ratings as ratings_q
 from tests.harness.appraisal import (
     SUBMIT,
     L,
@@ -64,6 +66,7 @@ async def submit_self(
                 key=key,
                 item_key=key,
                 score=Decimal(value),
+                now=town.services.now(),
                 **extra,
             )
         targets = {t.code: t for t in await _targets(session, cadre)}
@@ -79,17 +82,20 @@ async def submit_self(
                 item_key=target.item_key,
                 target_id=target.id,
                 actual=Decimal(value),
+                now=town.services.now(),
             )
         outcome, _ = await ratings.submit_sheet(
-            session=session, period=period, ratee=cadre, source="self"
+            session=session, period=period, ratee=cadre, source="self", now=town.services.now()
         )
     assert outcome is ratings.SubmitOutcome.SUBMITTED
 
 
 async def _targets(session: Any, cadre: Cadre) -> list[Any]:
-    from bot.appraisal.month import targets_of
+    from storage.queries.targets import list_targets
 
-    return await targets_of(session=session, cadre_id=cadre.id, year=2026)
+    return await list_targets(
+        session=session, unit_id=cadre.unit_id, year=2026, cadre_ids=[cadre.id]
+    )
 
 
 # --- the head's flow ------------------------------------------------------------------------
@@ -587,7 +593,7 @@ async def test_who_rates_whom_and_participation(town: Any) -> None:
         assert await ratees("钱志强") == ["郑海涛", "陈静"]
         assert await ratees("李明") == ["吴磊", "周晓燕"]
         assert await ratees("冯超") == []
-        states = await ratings.participation(session=session, period_id=period.id)
+        states = await ratings_q.participation(session=session, period_id=period.id)
     assert states[names["冯超"].id] == {"self": "submitted", "head": "missing"}
     assert states[names["王芳"].id] == {"self": "missing", "head": "missing"}
     assert names["赵建国"].id not in states  # a leader who is not assessed
@@ -614,25 +620,35 @@ async def test_save_line_reports_whether_anything_changed(town: Any) -> None:
     period = await town.open_month(2026, 11)
     feng = await town.cadre("冯超")
     async with transaction(town.services.sessions) as session:
-        rating = await ratings.ensure_rating(
-            session=session, period=period, ratee=feng, rater=feng, source="self"
+        rating = await ratings_q.ensure_rating(
+            session=session,
+            period=period,
+            ratee=feng,
+            rater=feng,
+            source="self",
+            now=town.services.now(),
         )
-        again = await ratings.ensure_rating(
-            session=session, period=period, ratee=feng, rater=feng, source="self"
+        again = await ratings_q.ensure_rating(
+            session=session,
+            period=period,
+            ratee=feng,
+            rater=feng,
+            source="self",
+            now=town.services.now(),
         )
         assert again.id == rating.id
-        first = await ratings.save_line(
+        first = await ratings_q.save_line(
             session=session, rating_id=rating.id, key="duty", item_key="duty", score=Decimal(80)
         )
-        same = await ratings.save_line(
+        same = await ratings_q.save_line(
             session=session, rating_id=rating.id, key="duty", item_key="duty", score=Decimal(80)
         )
-        noted = await ratings.save_line(
+        noted = await ratings_q.save_line(
             session=session, rating_id=rating.id, key="duty", item_key="duty", note="台账"
         )
     assert first.changed and first.old["score"] is None and first.new["score"] == "80"
     assert not same.changed
     assert noted.changed and noted.line.score == Decimal(80) and noted.line.note == "台账"
     async with town.services.sessions() as session:
-        assert len(await ratings.rating_lines(session=session, rating_id=rating.id)) == 1
+        assert len(await ratings_q.rating_lines(session=session, rating_id=rating.id)) == 1
         assert (await session.get(Period, period.id)).state == PeriodState.OPEN.value  # type: ignore[union-attr]

@@ -11,13 +11,7 @@ from sqlmodel import select
 
 from bot.chat import keyboards
 from bot.emulator.telegram import html_to_text
-from storage.models import (
-    Period,
-    PeriodKind,
-    PeriodState,
-    RatingLine,
-    utcnow,
-)
+from storage.models import Period, PeriodKind, PeriodState, RatingLine, utcnow
 from tests.harness.appraisal import (
     SUBMIT,
     L,

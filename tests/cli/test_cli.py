@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.cli.main import main
 from storage.engine import create_engine, make_session_factory
-from storage.models import Cadre
+from storage.models import Cadre, utcnow
 from tests.conftest import TEST_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,7 +227,11 @@ async def test_kaohe_run_answers_through_a_bot_api_server(clerk_env: str, tmp_pa
             engine = create_engine(clerk_env)
             async with transaction(make_session_factory(engine)) as session:
                 code, _ = await issue_code(
-                    session=session, cadre=li, ttl=timedelta(days=1), created_by="test"
+                    session=session,
+                    cadre=li,
+                    ttl=timedelta(days=1),
+                    created_by="test",
+                    now=utcnow(),
                 )
             await engine.dispose()
 

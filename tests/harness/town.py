@@ -39,7 +39,11 @@ class Town:
         rows = read_roster(path)
         async with transaction(self.services.sessions) as session:
             await import_roster(
-                session=session, unit_id=self.services.unit_id, rows=rows, actor="test"
+                session=session,
+                unit_id=self.services.unit_id,
+                rows=rows,
+                actor="test",
+                now=self.services.now(),
             )
 
     async def cadre(self, name: str) -> Cadre:
@@ -62,7 +66,9 @@ class Town:
                     .where(Cadre.name == name)
                 )
             ).one()
-            code, _ = await issue_code(session=session, cadre=cadre, ttl=ttl, created_by="test")
+            code, _ = await issue_code(
+                session=session, cadre=cadre, ttl=ttl, created_by="test", now=self.services.now()
+            )
         return code
 
     def person(self, name: str, *, language_code: str | None = "zh-hans") -> SimUser:
@@ -85,9 +91,9 @@ class Town:
         ballot tallies are created at zero for every assessed cadre by the function opening
         uses (``storage.queries.results.create_tallies``).
         """
-        from bot.appraisal.month import assessed_cadres
         from bot.rules.scheme import default_scheme
         from bot.rules.scoring import GRADE_ORDER
+        from storage.queries.roster import assessed_cadres
 
         scheme = scheme or default_scheme()
         now = utcnow()

@@ -16,18 +16,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from bot.core.texts import Texts
-from bot.sheets.roster import (
-    InviteSheetRow,
-    RosterFileError,
-    RosterIssue,
-    RosterRow,
-    normalise_name,
-    read_roster,
-    validate_rows,
-    write_invite_sheet,
-    write_roster,
-)
-from storage.models import Role
+from bot.rules.roles import Role
+from bot.rules.roster import RosterFileError, RosterIssue, RosterRow, normalise_name, validate_rows
+from bot.sheets.roster import InviteSheetRow, read_roster, write_invite_sheet, write_roster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

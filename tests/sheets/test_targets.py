@@ -12,17 +12,13 @@ from openpyxl import Workbook
 from sqlmodel import col, func, select
 
 from bot.core.texts import Texts
+from bot.rules.roster import RosterIssue
 from bot.rules.scheme import DEFAULT_SCHEME_PATH, default_scheme, parse_scheme
-from bot.sheets.roster import RosterIssue, read_roster
-from bot.sheets.targets import (
-    TargetFileError,
-    TargetRow,
-    read_targets,
-    resolve_targets,
-    write_targets,
-)
+from bot.rules.targets import TargetFileError, TargetRow, resolve_targets
+from bot.sheets.roster import read_roster
+from bot.sheets.targets import read_targets, write_targets
 from storage.engine import SessionFactory, transaction
-from storage.models import AuditLog, Period, Rating, RatingLine, Target
+from storage.models import AuditLog, Period, Rating, RatingLine, Target, utcnow
 from storage.queries.roster import ensure_unit, import_roster, list_cadres
 from storage.queries.targets import TargetImportError, import_targets, list_targets
 
@@ -214,7 +210,10 @@ async def unit_id(sessions: SessionFactory) -> int:
         unit = await ensure_unit(session=session, name="青山镇", timezone="Asia/Shanghai")
         assert unit.id is not None
         await import_roster(
-            session=session, unit_id=unit.id, rows=read_roster(EXAMPLES / "roster.xlsx")
+            session=session,
+            unit_id=unit.id,
+            rows=read_roster(EXAMPLES / "roster.xlsx"),
+            now=utcnow(),
         )
         return unit.id
 
@@ -231,7 +230,12 @@ async def test_import_example_then_reimport_changes_nothing(
     for expected_created in (len(rows), 0):
         async with transaction(sessions) as session:
             report = await import_targets(
-                session=session, unit_id=unit_id, year=2026, rows=rows, scheme=default_scheme()
+                session=session,
+                unit_id=unit_id,
+                year=2026,
+                rows=rows,
+                scheme=default_scheme(),
+                now=utcnow(),
             )
         assert len(report.created) == expected_created
         assert len(report.people) == 12
@@ -262,7 +266,12 @@ async def test_import_with_a_bad_row_imports_nothing(
     with pytest.raises(TargetImportError) as caught:
         async with transaction(sessions) as session:
             await import_targets(
-                session=session, unit_id=unit_id, year=2026, rows=bad, scheme=default_scheme()
+                session=session,
+                unit_id=unit_id,
+                year=2026,
+                rows=bad,
+                scheme=default_scheme(),
+                now=utcnow(),
             )
     assert codes(caught.value.errors) == [
         (99, "name", "not_assessed"),
@@ -284,6 +293,7 @@ async def test_reimport_replaces_only_the_people_in_the_file(
             year=2026,
             rows=read_targets(EXAMPLES / "targets.xlsx"),
             scheme=default_scheme(),
+            now=utcnow(),
         )
     before = await _count(sessions, Target)
     # A sheet for 吴磊 alone: D01 figure changed, D02 dropped, D03 added, C01 unchanged.
@@ -296,7 +306,12 @@ async def test_reimport_replaces_only_the_people_in_the_file(
     ]  # fmt: skip
     async with transaction(sessions) as session:
         report = await import_targets(
-            session=session, unit_id=unit_id, year=2026, rows=rows, scheme=default_scheme()
+            session=session,
+            unit_id=unit_id,
+            year=2026,
+            rows=rows,
+            scheme=default_scheme(),
+            now=utcnow(),
         )
     assert [t.code for t in report.updated] == ["D01"]
     assert [t.code for t in report.removed] == ["D02"]
@@ -329,7 +344,12 @@ async def test_a_target_with_answers_cannot_be_removed(
     ]
     async with transaction(sessions) as session:
         await import_targets(
-            session=session, unit_id=unit_id, year=2026, rows=rows, scheme=default_scheme()
+            session=session,
+            unit_id=unit_id,
+            year=2026,
+            rows=rows,
+            scheme=default_scheme(),
+            now=utcnow(),
         )
         targets = await list_targets(session=session, unit_id=unit_id, year=2026)
         d02 = next(t for t in targets if t.code == "D02")
@@ -370,6 +390,7 @@ async def test_a_target_with_answers_cannot_be_removed(
                     )
                 ],
                 scheme=default_scheme(),
+                now=utcnow(),
             )
     assert codes(caught.value.errors) == [(None, "code", "target_in_use")]
     assert caught.value.errors[0].params["code"] == "D02"

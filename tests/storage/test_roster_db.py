@@ -20,9 +20,11 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.texts import Texts
-from bot.sheets.roster import RosterFileError, RosterRow, read_roster, write_roster
+from bot.rules.roles import Role
+from bot.rules.roster import RosterFileError, RosterRow
+from bot.sheets.roster import read_roster, write_roster
 from storage.engine import create_engine, make_session_factory
-from storage.models import AuditLog, Cadre, Role, Unit
+from storage.models import AuditLog, Cadre, Unit, utcnow
 from storage.queries.roster import (
     ImportReport,
     PersonRef,
@@ -104,7 +106,7 @@ def example_rows() -> list[RosterRow]:
 
 async def import_example(session: AsyncSession, unit: Unit, rows: list[RosterRow]) -> ImportReport:
     assert unit.id is not None
-    report = await import_roster(session=session, unit_id=unit.id, rows=rows)
+    report = await import_roster(session=session, unit_id=unit.id, rows=rows, now=utcnow())
     await session.commit()
     return report
 
@@ -237,7 +239,7 @@ async def test_a_changed_row_updates_the_person_in_place_and_is_audited(
         PersonRef("陈静", "社会事务办公室"),
     ]
     assert len(report.unchanged) == 13
-    bound = await get_cadre_by_telegram(session=db_session, telegram_user_id=1001)
+    bound = await get_cadre_by_telegram(session=db_session, unit_id=unit.id, telegram_user_id=1001)
     assert bound is not None
     assert (bound.id, bound.village, bound.title) == (wang_id, "柳林村", "农技员")
 
@@ -269,15 +271,22 @@ async def test_people_missing_from_the_file_are_deactivated_only_with_prune(
     assert len(await list_cadres(session=db_session, unit_id=unit.id)) == 15
 
     pruned = await import_roster(
-        session=db_session, unit_id=unit.id, rows=without_shen, prune=True, actor="office:周晓燕"
+        session=db_session,
+        unit_id=unit.id,
+        rows=without_shen,
+        prune=True,
+        actor="office:周晓燕",
+        now=utcnow(),
     )
     await db_session.commit()
     assert pruned.deactivated == [PersonRef("沈刚", "综合治理办公室")]
     assert "沈刚" not in [c.name for c in await list_cadres(session=db_session, unit_id=unit.id)]
-    gone = await get_cadre_by_telegram(session=db_session, telegram_user_id=2002)
+    gone = await get_cadre_by_telegram(session=db_session, unit_id=unit.id, telegram_user_id=2002)
     assert gone is not None and not gone.active  # the gate can tell him he was deactivated
     assert (
-        await get_cadre_by_telegram(session=db_session, telegram_user_id=2002, active_only=True)
+        await get_cadre_by_telegram(
+            session=db_session, unit_id=unit.id, telegram_user_id=2002, active_only=True
+        )
         is None
     )
     (audit,) = await audits(db_session, "roster.deactivate")
@@ -286,7 +295,7 @@ async def test_people_missing_from_the_file_are_deactivated_only_with_prune(
 
     back = await import_example(db_session, unit, example_rows)
     assert back.reactivated == [PersonRef("沈刚", "综合治理办公室")]
-    again = await get_cadre_by_telegram(session=db_session, telegram_user_id=2002)
+    again = await get_cadre_by_telegram(session=db_session, unit_id=unit.id, telegram_user_id=2002)
     assert again is not None and again.id == shen.id
 
 
@@ -309,7 +318,7 @@ async def test_a_sheet_with_one_bad_row_imports_nothing(
     unit_id = unit.id
     assert unit_id is not None
     with pytest.raises(RosterImportError):
-        await import_roster(session=db_session, unit_id=unit_id, rows=changed)
+        await import_roster(session=db_session, unit_id=unit_id, rows=changed, now=utcnow())
     assert not db_session.new and not db_session.dirty
     await db_session.rollback()  # what the caller's unit of work does on an error
     (wang,) = await find_cadres_by_name(session=db_session, unit_id=unit_id, name="王芳")
@@ -327,13 +336,15 @@ async def test_a_supervisor_name_shared_with_someone_staying_is_ambiguous(
     moved = replace(example_rows, "赵建国", department="党委")
 
     with pytest.raises(RosterImportError) as caught:
-        await import_roster(session=db_session, unit_id=unit.id, rows=moved)
+        await import_roster(session=db_session, unit_id=unit.id, rows=moved, now=utcnow())
     (issue,) = caught.value.errors
     assert (issue.row, issue.column, issue.code) == (5, "supervisor", "supervisor_ambiguous")
     assert issue.params["departments"] == ["党委", "领导班子"]
     assert not db_session.new and not db_session.dirty
 
-    report = await import_roster(session=db_session, unit_id=unit.id, rows=moved, prune=True)
+    report = await import_roster(
+        session=db_session, unit_id=unit.id, rows=moved, prune=True, now=utcnow()
+    )
     await db_session.commit()
     assert report.created == [PersonRef("赵建国", "党委")]
     assert report.deactivated == [PersonRef("赵建国", "领导班子")]

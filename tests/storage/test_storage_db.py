@@ -13,6 +13,7 @@ from sqlmodel import SQLModel, select
 
 import storage.models  # noqa: F401
 from bot.chat.persistence import DatabasePersistence
+from bot.core.clock import SystemClock
 from storage import migrate
 from storage.models import PersistedData
 
@@ -38,7 +39,7 @@ async def test_sqlite_pragmas(engine: AsyncEngine, backend: str) -> None:
 
 async def test_persistence_round_trip(sessions: Any) -> None:
     """Conversation states and user data are upserted, survive a new instance, and END drops."""
-    first = DatabasePersistence(sessions)
+    first = DatabasePersistence(sessions, SystemClock())
     await first.update_conversation("selfscore", (7, 7), "score")
     await first.update_conversation("selfscore", (7, 7), "note")  # the same row, changed
     await first.update_conversation("selfscore", (8, 8), "score")
@@ -49,7 +50,7 @@ async def test_persistence_round_trip(sessions: Any) -> None:
     await first.update_user_data(8, {"lang": "en"})
     await first.drop_user_data(8)
 
-    again = DatabasePersistence(sessions)
+    again = DatabasePersistence(sessions, SystemClock())
     assert await again.get_conversations("selfscore") == {(7, 7): "note"}
     assert await again.get_user_data() == {7: {"selfscore": {"step": "evidence"}}}
     async with sessions() as session:

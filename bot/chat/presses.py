@@ -1,0 +1,92 @@
+"""What every button press shares: answering it, refusing it, and editing its message.
+
+A press is answered once, and only after what it asks for has been written: Telegram refuses an
+answer that comes too late ("query is too old", about 15 s after the press), which happens in a
+deadline rush when presses queue. So the outcome of a press never depends on the answer getting
+through: the work is committed first; if the answer then fails, the outcome is said in a short new
+message in the chat instead, and the person still learns what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, NetworkError, TelegramError
+
+from bot.chat.context import KaoheContext
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ALERT_MAX", "answer", "edit", "refuse", "strip_buttons"]
+
+#: Telegram shows at most 200 characters in a callback answer.
+ALERT_MAX = 200
+
+
+def _short(text: str | None) -> str | None:
+    if text is None or len(text) <= ALERT_MAX:
+        return text
+    return text[: ALERT_MAX - 1] + "…"
+
+
+async def answer(
+    update: Update, context: KaoheContext, text: str | None = None, *, alert: bool = False
+) -> bool:
+    """Answer the press (at most once); if Telegram refuses or the network fails, say ``text``
+    in the chat instead. Return whether the answer itself got through.
+
+    Call it after the press's work is written, never before: see the module's note.
+    """
+    query = update.callback_query
+    if query is None:
+        return False
+    try:
+        await query.answer(_short(text), show_alert=alert)
+    except (BadRequest, NetworkError) as exc:
+        log.info("callback answer failed (%s); telling the chat instead", type(exc).__name__)
+        chat = update.effective_chat
+        if text and chat is not None:
+            try:
+                await context.bot.send_message(chat.id, text)
+            except TelegramError:
+                log.warning("could not tell the chat either", exc_info=True)
+        return False
+    return True
+
+
+async def refuse(update: Update, context: KaoheContext, template: str, **values: object) -> None:
+    """Answer a press that changes nothing with an alert saying why (rendered as plain text)."""
+    text = context.texts.render_plain(context.lang, template, **values)
+    await answer(update, context, text, alert=True)
+
+
+async def edit(
+    message: Message | object | None, text: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """Edit a message in place; an edit that changes nothing (a repeated press) is no error,
+    nor is a message Telegram no longer lets the bot edit. Return whether it was edited."""
+    if not isinstance(message, Message):
+        return False
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return True
+        if "can't be edited" in exc.message.lower() or "not found" in exc.message.lower():
+            log.info("message %s can no longer be edited", message.message_id)
+            return False
+        raise
+    return True
+
+
+async def strip_buttons(context: KaoheContext, chat_id: int, message_id: int | None) -> None:
+    """Take the buttons off an earlier message (best effort: it may be gone)."""
+    if message_id is None:
+        return
+    try:
+        await context.bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=None
+        )
+    except BadRequest:
+        return

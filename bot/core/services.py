@@ -1,0 +1,46 @@
+"""What handlers, jobs and the CLI need besides the update: settings, the database, the texts,
+and the clock.
+
+One object, built once by the composition root (:func:`bot.app.build_services`) and reached
+through the typed context, rather than module globals: tests and the sandbox build their own with
+a clock of their choosing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.clock import Clock, SystemClock
+from bot.core.config import Settings
+from bot.core.texts import Texts
+from storage.engine import SessionFactory
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    """Shared resources of one running bot (or one CLI command)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    texts: Texts
+    clock: Clock = field(default_factory=SystemClock)
+    unit_id: int | None = None
+    # The outcome each handled update ended with, read by the update processor's log line.
+    outcomes: dict[int, str] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        """The clock's time now (aware, UTC)."""
+        return self.clock.now()
+
+    @property
+    def unit(self) -> int:
+        """The id of the unit this bot serves (set at start-up)."""
+        if self.unit_id is None:
+            raise RuntimeError("the unit is not known before start-up")
+        return self.unit_id
