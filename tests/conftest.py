@@ -202,12 +202,23 @@ def texts() -> Any:
 
 
 @pytest.fixture
-async def app(settings: Settings, fake: Any) -> Any:
+def clock() -> Any:
+    """The clock the bot runs on: the system clock, unless a test module overrides this."""
+    from bot.core.clock import SystemClock
+
+    return SystemClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, fake: Any, clock: Any) -> Any:
     """The Application exactly as ``kaohe run`` builds it, talking to the fake Telegram."""
-    from bot.app import build_application
+    from bot.app import build_application, build_services
     from bot.emulator.request import FakeRequest
 
-    return build_application(settings, request=FakeRequest(fake), rate_limit=False)
+    services = build_services(settings, clock=clock)
+    return build_application(
+        settings, request=FakeRequest(fake), rate_limit=False, services=services
+    )
 
 
 @pytest.fixture

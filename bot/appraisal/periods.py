@@ -43,8 +43,9 @@ from bot.appraisal.results import (
     parts_of,
     score_period,
 )
+from bot.core.scheme_file import read_scheme
 from bot.rules import scoring
-from bot.rules.scheme import DEFAULT_SCHEME_PATH, Scheme, SchemeError, parse_scheme
+from bot.rules.scheme import Scheme
 from storage.models import (
     Period,
     PeriodKind,
@@ -67,9 +68,7 @@ __all__ = [
     "ensure_scheme_in_force",
     "open_period",
     "publish_quarter",
-    "read_scheme",
     "run_due",
-    "scheme_path",
 ]
 
 
@@ -86,31 +85,6 @@ def _utc(value: datetime | None) -> datetime | None:
 
 # ---------------------------------------------------------------------------------------------
 # The scheme in force
-
-
-def scheme_path(scheme_file: Path | None) -> Path:
-    """The scheme file in force: ``SCHEME_FILE``, else ``examples/scheme.toml``.
-
-    An empty ``SCHEME_FILE=`` in ``.env`` reaches the settings as ``Path(".")``; it means "not
-    set" as well.
-    """
-    if scheme_file is None or scheme_file == Path():
-        return DEFAULT_SCHEME_PATH
-    return scheme_file
-
-
-def read_scheme(scheme_file: Path | None) -> tuple[Scheme, str, Path]:
-    """Read and validate the scheme in force: (scheme, its text, its path).
-
-    Raise :class:`~bot.rules.scheme.SchemeError` with every problem: a period must never open
-    under a scheme that does not validate.
-    """
-    path = scheme_path(scheme_file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemeError([("", f"cannot read the file: {exc}")], str(path)) from None
-    return parse_scheme(text, source=str(path)), text, path
 
 
 async def ensure_scheme_in_force(

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Abort, Cli, run_in_unit, say_issues
-from bot.rules.scheme import Scheme, SchemeError, load_scheme
+from bot.core.scheme_file import load_scheme
+from bot.rules.scheme import Scheme, SchemeError
 
 __all__ = ["register"]
 
@@ -63,7 +64,7 @@ def cmd_scheme_check(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_scheme_show(cli: Cli, args: argparse.Namespace) -> int:
-    from bot.appraisal.periods import read_scheme
+    from bot.core.scheme_file import read_scheme
 
     if args.period is None:
         try:
@@ -96,7 +97,7 @@ def _issues(cli: Cli, errors: Any) -> None:
 
 
 def cmd_targets_import(cli: Cli, args: argparse.Namespace) -> int:
-    from bot.appraisal.periods import read_scheme
+    from bot.core.scheme_file import read_scheme
     from bot.rules.targets import TargetFileError
     from bot.sheets.targets import read_targets
     from storage.queries.targets import TargetImportError, import_targets
@@ -138,8 +139,7 @@ def cmd_targets_import(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_targets_list(cli: Cli, args: argparse.Namespace) -> int:
-    from bot.appraisal.periods import read_scheme
-    from bot.rules.scheme import default_scheme
+    from bot.core.scheme_file import default_scheme, read_scheme
     from storage.queries.results import cadres_by_id
     from storage.queries.roster import departments, find_cadres_by_name, list_cadres
     from storage.queries.targets import list_targets
@@ -233,7 +233,8 @@ def cmd_periods_list(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_periods_create(cli: Cli, args: argparse.Namespace) -> int:
-    from bot.appraisal.periods import create_year, read_scheme
+    from bot.appraisal.periods import create_year
+    from bot.core.scheme_file import read_scheme
 
     try:
         scheme, _, path = read_scheme(cli.settings.scheme_file)

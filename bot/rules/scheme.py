@@ -27,8 +27,6 @@ import tomllib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,7 +45,6 @@ from pydantic_core import PydanticCustomError
 from bot.rules import scoring
 
 __all__ = [
-    "DEFAULT_SCHEME_PATH",
     "ORDINARY",
     "VILLAGE",
     "BallotPoints",
@@ -66,12 +63,9 @@ __all__ = [
     "Sources",
     "Violation",
     "ViolationTable",
-    "default_scheme",
-    "load_scheme",
     "parse_scheme",
 ]
 
-DEFAULT_SCHEME_PATH = Path(__file__).resolve().parents[2] / "examples" / "scheme.toml"
 
 ORDINARY = "ordinary"  # 机关干部: every cadre
 VILLAGE = "village"  # 分工蹲点村干部: a cadre with an assigned village
@@ -628,22 +622,3 @@ def parse_scheme(text: str, *, source: str | None = None) -> Scheme:
         return Scheme.model_validate(data)
     except ValidationError as exc:
         raise SchemeError(_errors_from(exc), source) from None
-
-
-def load_scheme(path: str | Path) -> Scheme:
-    """Read and validate a scheme file (UTF-8)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemeError([("", f"cannot read the file: {exc}")], str(path)) from None
-    return parse_scheme(text, source=str(path))
-
-
-@cache
-def default_scheme() -> Scheme:
-    """The scheme of ``examples/scheme.toml``: the defaults of the product spec.
-
-    Cached because the scheme is frozen; do not mutate its tables.
-    """
-    return load_scheme(DEFAULT_SCHEME_PATH)

@@ -23,7 +23,7 @@ from bot.appraisal import periods as appraisal
 from bot.appraisal import results as scoring_run
 from bot.appraisal.periods import Outcome
 from bot.cli.main import main
-from bot.rules.scheme import DEFAULT_SCHEME_PATH, default_scheme, load_scheme
+from bot.core.scheme_file import DEFAULT_SCHEME_PATH, default_scheme, load_scheme
 from bot.rules.targets import TargetRow
 from bot.sheets.roster import read_roster
 from storage.engine import SessionFactory, transaction

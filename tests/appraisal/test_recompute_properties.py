@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.appraisal import periods as appraisal
 from bot.appraisal import results as scoring_run
-from bot.rules.scheme import default_scheme
+from bot.core.scheme_file import default_scheme
 from bot.rules.scoring import GRADE_ORDER
 from storage.engine import create_engine, make_session_factory, transaction
 from storage.models import (

@@ -17,9 +17,10 @@ from sqlmodel import select
 
 from bot.app import build_application
 from bot.appraisal import ballots as ballot_service
+from bot.core.scheme_file import DEFAULT_SCHEME_PATH
 from bot.emulator.request import FakeRequest
 from bot.emulator.simulator import SimMessage, Simulator, SimUser
-from bot.rules.scheme import DEFAULT_SCHEME_PATH, parse_scheme
+from bot.rules.scheme import parse_scheme
 from bot.rules.scoring import democratic_score
 from storage.engine import transaction
 from storage.models import (

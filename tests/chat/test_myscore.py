@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bot.core.scheme_file import default_scheme
 from bot.rules import scoring
-from bot.rules.scheme import default_scheme
 from storage.engine import transaction
 from storage.models import BallotParticipation, Period, PeriodState, Rating, Result, utcnow
 

@@ -209,7 +209,7 @@ async def test_discipline_record_end_to_end(town: Any, texts: Any) -> None:
 
 
 async def test_deduction_comes_from_the_frozen_scheme(town: Any, texts: Any) -> None:
-    from bot.rules.scheme import default_scheme
+    from bot.core.scheme_file import default_scheme
 
     clerk = await town.signup("周晓燕")
     today = _today()

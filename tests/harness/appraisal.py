@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.rules.scheme import DEFAULT_SCHEME_PATH, parse_scheme
+from bot.core.scheme_file import DEFAULT_SCHEME_PATH
+from bot.rules.scheme import parse_scheme
 from storage.models import AuditLog, Period, PeriodState, Rating, RatingLine, Target
 
 SUBMIT = "✅ 提交"

@@ -91,12 +91,12 @@ class Town:
         ballot tallies are created at zero for every assessed cadre by the function opening
         uses (``storage.queries.results.create_tallies``).
         """
-        from bot.rules.scheme import default_scheme
+        from bot.core.scheme_file import default_scheme
         from bot.rules.scoring import GRADE_ORDER
         from storage.queries.roster import assessed_cadres
 
         scheme = scheme or default_scheme()
-        now = utcnow()
+        now = self.services.now()
         async with transaction(self.services.sessions) as session:
             period = Period(
                 unit_id=self.services.unit_id,

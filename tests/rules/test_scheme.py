@@ -10,15 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.scheme_file import DEFAULT_SCHEME_PATH, default_scheme, load_scheme
 from bot.rules import scoring as sc
-from bot.rules.scheme import (
-    DEFAULT_SCHEME_PATH,
-    Scheme,
-    SchemeError,
-    default_scheme,
-    load_scheme,
-    parse_scheme,
-)
+from bot.rules.scheme import Scheme, SchemeError, parse_scheme
 
 D = Decimal
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.scheme_file import default_scheme
 from bot.rules import scoring as sc
-from bot.rules.scheme import Scheme, default_scheme
+from bot.rules.scheme import Scheme
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_Q1 = ROOT / "tests" / "data" / "seed_q1.json"

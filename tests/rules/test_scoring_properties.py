@@ -12,8 +12,8 @@ from decimal import ROUND_FLOOR, Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.scheme_file import default_scheme
 from bot.rules import scoring as sc
-from bot.rules.scheme import default_scheme
 
 FAST = settings(max_examples=200, deadline=None)
 

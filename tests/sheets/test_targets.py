@@ -11,9 +11,10 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import col, func, select
 
+from bot.core.scheme_file import DEFAULT_SCHEME_PATH, default_scheme
 from bot.core.texts import Texts
 from bot.rules.roster import RosterIssue
-from bot.rules.scheme import DEFAULT_SCHEME_PATH, default_scheme, parse_scheme
+from bot.rules.scheme import parse_scheme
 from bot.rules.targets import TargetFileError, TargetRow, resolve_targets
 from bot.sheets.roster import read_roster
 from bot.sheets.targets import read_targets, write_targets
