@@ -28,9 +28,31 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, TypeVar
+
+from bot.emulator.entities import (
+    EntityParseError,
+    html_to_text,
+    parse_html,
+    trim_entities,
+    utf16_len,
+)
+from bot.emulator.records import (
+    ApiError,
+    Call,
+    CallbackQueryState,
+    ChatState,
+    Edit,
+    Failure,
+    FloodLimits,
+    SimulatedTimeout,
+    StoredFile,
+    StoredMessage,
+    Upload,
+    bad_request,
+    iter_buttons,
+)
 
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "kaohe_test_bot"
@@ -43,224 +65,28 @@ MAX_CALLBACK_DATA_BYTES = 64
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 DELETE_WINDOW_SECONDS = 48 * 3600
 
+
+__all__ = [
+    "BOT_ID",
+    "BOT_TOKEN",
+    "BOT_USERNAME",
+    "JSON",
+    "ApiError",
+    "Call",
+    "ChatState",
+    "FakeTelegram",
+    "FloodLimits",
+    "SimulatedTimeout",
+    "StoredMessage",
+    "Upload",
+    "html_to_text",
+    "iter_buttons",
+    "utf16_len",
+]
+
 T = TypeVar("T")
 Clock = Callable[[], "float | dtm.datetime"]
 JSON = dict[str, Any]
-
-# ---------------------------------------------------------------------------------------------
-# Errors and small records
-# ---------------------------------------------------------------------------------------------
-
-
-class ApiError(Exception):
-    """A Bot API error answer: raised inside a method, turned into ``{"ok": false, ...}``."""
-
-    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.parameters = parameters
-
-    def body(self) -> JSON:
-        """Shape the answer as Telegram does."""
-        body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.parameters:
-            body["parameters"] = self.parameters
-        return body
-
-
-def bad_request(description: str) -> ApiError:
-    """Build a 400 with Telegram's ``Bad Request:`` prefix."""
-    return ApiError(400, f"Bad Request: {description}")
-
-
-class SimulatedTimeout(Exception):
-    """Raised by ``handle`` for an injected timeout; each transport turns it into its own timeout
-    (``telegram.error.TimedOut`` in-process, a dropped connection over HTTP)."""
-
-
-class EntityParseError(ValueError):
-    """HTML that Telegram refuses; the message is Telegram's wording."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file uploaded in a multipart request (what the transports hand over as ``files``)."""
-
-    filename: str
-    data: bytes
-    mime_type: str = "application/octet-stream"
-
-
-@dataclass
-class Call:
-    """One Bot API call as the server saw it, with its answer."""
-
-    method: str
-    params: JSON
-    files: dict[str, Upload]
-    status: int
-    response: JSON
-    at: float
-
-    @property
-    def ok(self) -> bool:
-        """Whether Telegram accepted the call."""
-        return self.status == 200
-
-    @property
-    def result(self) -> Any:
-        """The ``result`` of a successful answer (``None`` for an error)."""
-        return self.response.get("result")
-
-
-@dataclass
-class Edit:
-    """A previous version of a message, kept when the bot edits it."""
-
-    date: int
-    content: JSON
-    raw_text: str | None
-    parse_mode: str | None
-    reply_markup: JSON | None
-
-
-@dataclass
-class StoredMessage:
-    """A message as Telegram keeps it: current content, previous versions, deletion flag."""
-
-    message_id: int
-    chat_id: int
-    from_bot: bool
-    from_user: JSON
-    date: int
-    content: JSON
-    raw_text: str | None = None
-    parse_mode: str | None = None
-    reply_markup: JSON | None = None
-    reply_to_message_id: int | None = None
-    edit_date: int | None = None
-    edits: list[Edit] = field(default_factory=list)
-    deleted: bool = False
-    created_seq: int = 0
-    updated_seq: int = 0
-
-    @property
-    def text(self) -> str | None:
-        """The visible text (or caption), after entity parsing."""
-        return self.content.get("text", self.content.get("caption"))
-
-    @property
-    def photo_file_id(self) -> str | None:
-        """The file id of the largest photo size, if this is a photo."""
-        photo = self.content.get("photo")
-        return photo[-1]["file_id"] if photo else None
-
-    @property
-    def document_file_id(self) -> str | None:
-        """The file id of the document, if this is one."""
-        document = self.content.get("document")
-        return document["file_id"] if document else None
-
-    @property
-    def inline_keyboard(self) -> list[list[JSON]]:
-        """The inline keyboard rows (empty when the message has none)."""
-        if self.reply_markup and "inline_keyboard" in self.reply_markup:
-            return self.reply_markup["inline_keyboard"]
-        return []
-
-
-@dataclass
-class ChatState:
-    """One chat on the server: its identity, its messages and what the bot set for it."""
-
-    id: int
-    type: str
-    title: str | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    messages: dict[int, StoredMessage] = field(default_factory=dict)
-    next_message_id: int = 1
-    members: dict[int, str] = field(default_factory=dict)
-    bot_status: str = "member"
-    reply_keyboard: JSON | None = None
-    pinned: list[int] = field(default_factory=list)
-    menu_button: JSON | None = None
-
-    def to_api(self) -> JSON:
-        """The ``Chat`` object as it appears inside messages."""
-        data: JSON = {"id": self.id, "type": self.type}
-        for key in ("title", "username", "first_name", "last_name"):
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        return data
-
-
-@dataclass
-class StoredFile:
-    """A file Telegram knows by id: what was uploaded or sent by a user."""
-
-    file_id: str
-    file_unique_id: str
-    kind: str
-    data: bytes
-    file_name: str | None = None
-    mime_type: str | None = None
-    file_path: str | None = None
-    width: int = 0
-    height: int = 0
-
-    def file_api(self) -> JSON:
-        """The ``File`` object returned by ``getFile``."""
-        data: JSON = {
-            "file_id": self.file_id,
-            "file_unique_id": self.file_unique_id,
-            "file_size": len(self.data),
-        }
-        if self.file_path:
-            data["file_path"] = self.file_path
-        return data
-
-
-@dataclass
-class CallbackQueryState:
-    """A callback query sent to the bot, and its answer once given."""
-
-    id: str
-    user_id: int
-    chat_id: int | None
-    message_id: int | None
-    data: str | None
-    created_at: float
-    answer: JSON | None = None
-
-
-@dataclass
-class Failure:
-    """An injected failure for the next call(s) of a method (``"*"`` for any)."""
-
-    status: int
-    description: str
-    retry_after: int | None = None
-    times: int = 1
-    deliver: bool = False
-    timeout: bool = False
-
-
-@dataclass
-class FloodLimits:
-    """Telegram's sending limits, enforced only when passed to ``FakeTelegram(flood=...)``.
-
-    Why optional: most tests send a handful of messages; benchmarks of bulk sending turn it on to
-    see whether the bot paces itself and honours ``retry_after``.
-    """
-
-    global_per_second: int | None = 30
-    group_per_minute: int | None = 20
-    chat_per_second: int | None = None
-
 
 _SENDING_METHODS = {
     "sendmessage",
@@ -270,279 +96,6 @@ _SENDING_METHODS = {
     "copymessage",
     "forwardmessage",
 }
-
-# ---------------------------------------------------------------------------------------------
-# HTML entity parsing, after tdlib's parse_html (the rules Telegram applies to parse_mode=HTML)
-# ---------------------------------------------------------------------------------------------
-
-_ALLOWED_TAGS = {
-    "a",
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "code",
-    "pre",
-    "tg-spoiler",
-    "span",
-    "blockquote",
-    "tg-emoji",
-}
-_TAG_ENTITY = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "span": "spoiler",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-    "a": "text_link",
-}
-_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_ENTITY_RE = re.compile(r"&(#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,9}|[a-zA-Z]+);")
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's entity offsets."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _decode_entity(text: str, pos: int) -> tuple[str, int] | None:
-    """Decode an HTML entity at ``pos``; ``None`` keeps the ``&`` literal, as tdlib does."""
-    match = _ENTITY_RE.match(text, pos)
-    if not match:
-        return None
-    name = match.group(1)
-    if name.startswith(("#x", "#X")):
-        code = int(name[2:], 16)
-    elif name.startswith("#"):
-        code = int(name[1:])
-    elif name in _NAMED_ENTITIES:
-        return _NAMED_ENTITIES[name], match.end()
-    else:
-        return None
-    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        return None
-    return chr(code), match.end()
-
-
-@dataclass
-class _OpenTag:
-    name: str
-    argument: str | None
-    start: int  # UTF-16 offset in the output
-    byte_offset: int
-
-
-def parse_html(text: str) -> tuple[str, list[JSON]]:
-    """Parse Telegram HTML into (visible text, entities) or raise ``EntityParseError``.
-
-    Why: Telegram rejects the whole message on a tag it does not support (``<br>``, ``<p>``,
-    ``<div>``) or an unclosed one; the bot must meet that in tests, not in the township office.
-    """
-    out: list[str] = []
-    out16 = 0
-    stack: list[_OpenTag] = []
-    entities: list[JSON] = []
-    n = len(text)
-    i = 0
-
-    def byte_offset(pos: int) -> int:
-        return len(text[:pos].encode("utf-8"))
-
-    def emit(chunk: str) -> None:
-        nonlocal out16
-        out.append(chunk)
-        out16 += utf16_len(chunk)
-
-    while i < n:
-        char = text[i]
-        if char == "&":
-            decoded = _decode_entity(text, i)
-            if decoded:
-                emit(decoded[0])
-                i = decoded[1]
-            else:
-                emit("&")
-                i += 1
-            continue
-        if char != "<":
-            emit(char)
-            i += 1
-            continue
-        begin = i
-        i += 1
-        if i < n and text[i] == "/":
-            if not stack:
-                raise EntityParseError(f"Unexpected end tag at byte offset {byte_offset(begin)}")
-            j = i + 1
-            while j < n and not text[j].isspace() and text[j] != ">":
-                j += 1
-            end_name = text[i + 1 : j].lower()
-            while j < n and text[j].isspace():
-                j += 1
-            if j >= n or text[j] != ">":
-                raise EntityParseError(f"Unclosed end tag at byte offset {byte_offset(begin)}")
-            tag = stack.pop()
-            if end_name and end_name != tag.name:
-                raise EntityParseError(
-                    f"Unmatched end tag at byte offset {byte_offset(begin)}, "
-                    f'expected "</{tag.name}>", found "</{end_name}>"'
-                )
-            i = j + 1
-            _close_entity(tag, out16, entities)
-            continue
-        j = i
-        while j < n and not text[j].isspace() and text[j] != ">":
-            j += 1
-        if j >= n:
-            raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(begin)}")
-        name = text[i:j].lower()
-        if name not in _ALLOWED_TAGS:
-            raise EntityParseError(
-                f'Unsupported start tag "{name}" at byte offset {byte_offset(begin)}'
-            )
-        argument: str | None = None
-        while True:
-            while j < n and text[j].isspace():
-                j += 1
-            if j >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(begin)}")
-            if text[j] == ">":
-                break
-            attr_begin = j
-            while j < n and not text[j].isspace() and text[j] not in "=>":
-                j += 1
-            attr_name = text[attr_begin:j].lower()
-            if not attr_name:
-                raise EntityParseError(
-                    f'Empty attribute name in the tag "{name}" at byte offset {byte_offset(begin)}'
-                )
-            while j < n and text[j].isspace():
-                j += 1
-            if j < n and text[j] != "=":
-                if name == "blockquote" and attr_name == "expandable":
-                    argument = "expandable"
-                    continue
-                raise EntityParseError(
-                    f'Expected equal sign in declaration of an attribute of the tag "{name}" '
-                    f"at byte offset {byte_offset(begin)}"
-                )
-            j += 1
-            while j < n and text[j].isspace():
-                j += 1
-            if j >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(begin)}")
-            if text[j] in "'\"":
-                quote = text[j]
-                j += 1
-                value_chars: list[str] = []
-                while j < n and text[j] != quote:
-                    if text[j] == "&" and (decoded := _decode_entity(text, j)):
-                        value_chars.append(decoded[0])
-                        j = decoded[1]
-                    else:
-                        value_chars.append(text[j])
-                        j += 1
-                if j < n:
-                    j += 1
-                value = "".join(value_chars)
-            else:
-                token_begin = j
-                while j < n and (text[j].isalnum() or text[j] in ".-"):
-                    j += 1
-                value = text[token_begin:j].lower()
-                if j < n and not text[j].isspace() and text[j] != ">":
-                    raise EntityParseError(
-                        f"Unexpected end of name token at byte offset {byte_offset(token_begin)}"
-                    )
-            if j >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(begin)}")
-            if (
-                (name == "a" and attr_name == "href")
-                or (name == "code" and attr_name == "class" and value.startswith("language-"))
-                or (name == "tg-emoji" and attr_name == "emoji-id")
-            ):
-                argument = value
-            elif name == "span" and attr_name == "class" and value.startswith("tg-"):
-                argument = value[3:]
-        if name == "span" and argument != "spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}'
-            )
-        stack.append(_OpenTag(name, argument, out16, byte_offset(begin)))
-        i = j + 1
-    if stack:
-        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
-    for entity in entities:
-        entity.pop("_language", None)
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-def _close_entity(tag: _OpenTag, end16: int, entities: list[JSON]) -> None:
-    """Append the entity of a closed tag (empty ones vanish, as in Telegram)."""
-    length = end16 - tag.start
-    if length <= 0:
-        return
-    kind = _TAG_ENTITY[tag.name]
-    entity: JSON = {"type": kind, "offset": tag.start, "length": length}
-    if tag.name == "a":
-        if not tag.argument:
-            return
-        entity["url"] = tag.argument
-    elif tag.name == "code" and tag.argument:
-        entity["_language"] = tag.argument.removeprefix("language-")
-    elif tag.name == "pre" and entities:
-        # <pre><code class="language-x">...</code></pre> is one pre entity with a language
-        inner = entities[-1]
-        if inner["type"] == "code" and (inner["offset"], inner["length"]) == (tag.start, length):
-            entities.pop()
-            if "_language" in inner:
-                entity["language"] = inner["_language"]
-    elif tag.name == "blockquote" and tag.argument == "expandable":
-        entity["type"] = "expandable_blockquote"
-    elif tag.name == "tg-emoji":
-        entity["custom_emoji_id"] = tag.argument or ""
-    entities.append(entity)
-
-
-def html_to_text(html: str) -> str:
-    """The visible text of a Telegram HTML string, stripped like Telegram does.
-
-    Why: tests compare what a user sees (``SimMessage.text``) with the renderer's HTML output.
-    """
-    plain, _ = parse_html(html)
-    return plain.strip()
-
-
-def _trim(plain: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
-    """Strip leading/trailing whitespace and shift entities, as Telegram does with every text."""
-    stripped_left = plain.lstrip()
-    lead16 = utf16_len(plain) - utf16_len(stripped_left)
-    result = stripped_left.rstrip()
-    total16 = utf16_len(result)
-    out: list[JSON] = []
-    for entity in entities:
-        start = max(0, entity["offset"] - lead16)
-        end = min(total16, entity["offset"] + entity["length"] - lead16)
-        if end > start:
-            out.append({**entity, "offset": start, "length": end - start})
-    return result, out
-
 
 # ---------------------------------------------------------------------------------------------
 # Parameter decoding shared by all transports
@@ -1353,7 +906,7 @@ class FakeTelegram:
                 raise bad_request(f"can't parse entities: {exc}") from None
         else:
             plain, parsed = text, list(entities or [])
-        plain, parsed = _trim(plain, parsed)
+        plain, parsed = trim_entities(plain, parsed)
         if kind == "text" and not plain:
             raise bad_request("message text is empty")
         if len(plain) > limit:
@@ -1996,10 +1549,3 @@ class FakeTelegram:
         result = copy.deepcopy(self.updates[:limit])
         self.delivered_update_ids.update(u["update_id"] for u in result)
         return result
-
-
-def iter_buttons(markup: JSON | None) -> Iterable[JSON]:
-    """Every button of an inline keyboard, row by row."""
-    if markup and "inline_keyboard" in markup:
-        for row in markup["inline_keyboard"]:
-            yield from row
