@@ -26,24 +26,30 @@ edited; a refused press gets an alert and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.appraisal import ballots
-from bot.appraisal.ballots import Ballot, BallotRefused, MonthRef, Refusal
-from bot.chat import keyboards
+from bot.appraisal.ballots import GRADES, Ballot, BallotRefused, MonthRef, Refusal
+from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
-from bot.chat.conversations import ignore_not_modified
-from bot.chat.keyboards import Callback
 from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
 from storage.engine import forget_old_row_versions, transaction
 
-FAMILY = "vote"
+VOTE = keyboards.Family(
+    "vote",
+    {
+        "set": (keyboards.ID("period"), keyboards.ID("ratee"), keyboards.CHOICE("grade", *GRADES)),
+        "pg": (keyboards.ID("period"), keyboards.INT("page")),
+        "who": (keyboards.ID("period"), keyboards.ID("ratee")),
+        "sub": (keyboards.ID("period"),),
+        "ok": (keyboards.ID("period"),),
+    },
+)
 PAGE_SIZE = 10  # colleagues a page: rows of five buttons still fit a phone's screen
 STEPS = 2  # 1: grade everyone, 2: confirm
 
@@ -79,32 +85,27 @@ def _ballot_view(
     rows = []
     for colleague in shown:
         chosen = ballot.grade_of(colleague.id)  # type: ignore[arg-type]
-        row = [keyboards.button(colleague.name, FAMILY, "who", period_id, colleague.id)]
-        for grade in ballots.GRADES:
+        row = [VOTE.button(colleague.name, "who", period_id, colleague.id)]
+        for grade in GRADES:
             label = _grade_label(context, grade)
             if grade == chosen:
                 label = context.label("ballot.chosen", grade=label)
-            row.append(keyboards.button(label, FAMILY, "set", period_id, colleague.id, grade))
+            row.append(VOTE.button(label, "set", period_id, colleague.id, grade))
         rows.append(row)
     if pages > 1:
         nav = []
         if page > 0:
-            nav.append(
-                keyboards.button(context.label("ballot.prev"), FAMILY, "pg", period_id, page - 1)
-            )
+            nav.append(VOTE.button(context.label("ballot.prev"), "pg", period_id, page - 1))
         nav.append(
-            keyboards.button(
+            VOTE.button(
                 context.label("ballot.page", page=page + 1, pages=pages),
-                FAMILY,
                 "pg",
                 period_id,
                 page,
             )
         )
         if page < pages - 1:
-            nav.append(
-                keyboards.button(context.label("ballot.next"), FAMILY, "pg", period_id, page + 1)
-            )
+            nav.append(VOTE.button(context.label("ballot.next"), "pg", period_id, page + 1))
         rows.append(nav)
     missing = len(ballot.missing)
     submit = (
@@ -112,7 +113,7 @@ def _ballot_view(
         if ballot.complete
         else context.label("ballot.submit_missing", n=missing)
     )
-    rows.append([keyboards.button(submit, FAMILY, "sub", period_id)])
+    rows.append([VOTE.button(submit, "sub", period_id)])
     text = context.render(
         "ballot/ballot",
         period=ballot.period,
@@ -141,13 +142,13 @@ def _confirm_view(context: KaoheContext, ballot: Ballot) -> tuple[str, InlineKey
         step=2,
         steps=STEPS,
         lines=lines,
-        counts=[(_grade_label(context, g), counts[g]) for g in ballots.GRADES],
+        counts=[(_grade_label(context, g), counts[g]) for g in GRADES],
         total=len(ballot.colleagues),
     )
     markup = keyboards.markup(
         [
-            [keyboards.button(context.label("ballot.confirm"), FAMILY, "ok", period_id)],
-            [keyboards.button(context.label("ballot.back"), FAMILY, "pg", period_id, 0)],
+            [VOTE.button(context.label("ballot.confirm"), "ok", period_id)],
+            [VOTE.button(context.label("ballot.back"), "pg", period_id, 0)],
         ]
     )
     return text, markup
@@ -189,16 +190,16 @@ def _refusal_values(context: KaoheContext, refused: BallotRefused) -> dict[str, 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Replace the ballot message; a repeated press that changes nothing is not an error."""
-    with ignore_not_modified():
-        await query.edit_message_text(text, reply_markup=markup)
+    await presses.edit(query.message, text, markup)
 
 
 async def _refuse_press(update: Update, context: KaoheContext, refused: BallotRefused) -> None:
     """Answer a refused press with an alert saying why; nothing was changed."""
     assert update.callback_query is not None
     context.set_outcome(update.update_id, f"refused:{refused.reason.value}")
-    text = _plain(context, "ballot/refused_short", **_refusal_values(context, refused))
-    await update.callback_query.answer(text[:200], show_alert=True)
+    await presses.refuse(
+        update, context, "ballot/refused_short", **_refusal_values(context, refused)
+    )
 
 
 def _plain(context: KaoheContext, template: str, **values: object) -> str:
@@ -238,14 +239,11 @@ async def vote_cmd(update: Update, context: KaoheContext) -> None:
     await message.reply_text(text, reply_markup=markup)
 
 
-async def _set_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+async def _set_callback(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
     """Record one grade as the voter's draft and redraw the page it is on."""
     query = update.callback_query
     assert query is not None and context.cadre is not None
-    period_id, ratee_id = press.int_arg(0), press.int_arg(1)
-    grade = press.args[2] if len(press.args) == 3 else ""
-    if period_id is None or ratee_id is None:
-        raise BallotRefused(Refusal.STALE)
+    period_id, ratee_id, grade = press["period"], press["ratee"], press["grade"]
     async with transaction(context.services.sessions) as session:
         ballot, changed = await ballots.choose(
             session=session,
@@ -256,16 +254,14 @@ async def _set_callback(update: Update, context: KaoheContext, press: Callback) 
             grade=grade,
             now=context.now(),
         )
-    await query.answer()
+    await presses.answer(update, context)
     context.set_outcome(update.update_id, "vote:draft" if changed else "vote:unchanged")
     if changed:
         await _edit(query, *_ballot_view(context, ballot, _page_of(ballot, ratee_id)))
 
 
-async def _ballot(context: KaoheContext, press: Callback) -> Ballot:
-    period_id = press.int_arg(0)
-    if period_id is None:
-        raise BallotRefused(Refusal.STALE)
+async def _ballot(context: KaoheContext, press: keyboards.Press) -> Ballot:
+    period_id = press["period"]
     async with context.services.sessions() as session:
         return await ballots.open_ballot(
             session=session,
@@ -276,39 +272,39 @@ async def _ballot(context: KaoheContext, press: Callback) -> Ballot:
         )
 
 
-async def _page_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+async def _page_callback(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
     """Show another page of the ballot (or come back to it from the confirmation)."""
     query = update.callback_query
     assert query is not None
-    page = press.int_arg(1)
-    if page is None or len(press.args) != 2:
-        raise BallotRefused(Refusal.STALE)
+    page = press["page"]
     ballot = await _ballot(context, press)
-    await query.answer()
+    await presses.answer(update, context)
     await _edit(query, *_ballot_view(context, ballot, page))
 
 
-async def _who_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+async def _who_callback(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
     """Say which grade the colleague on this row has so far."""
     query = update.callback_query
     assert query is not None
-    ratee_id = press.int_arg(1)
+    ratee_id = press["ratee"]
     ballot = await _ballot(context, press)
     colleague = next((c for c in ballot.colleagues if c.id == ratee_id), None)
     if colleague is None:
         raise BallotRefused(Refusal.OUT_OF_SCOPE, period=ballot.period)
     grade = ballot.grade_of(colleague.id)  # type: ignore[arg-type]
-    await query.answer(
+    await presses.answer(
+        update,
+        context,
         _plain(
             context,
             "ballot/who_short",
             name=colleague.name,
             grade=_grade_label(context, grade) if grade else None,
-        )
+        ),
     )
 
 
-async def _submit_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+async def _submit_callback(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
     """Ask for confirmation once every colleague has a grade; else say who is missing."""
     query = update.callback_query
     assert query is not None
@@ -317,17 +313,15 @@ async def _submit_callback(update: Update, context: KaoheContext, press: Callbac
         raise BallotRefused(Refusal.NOBODY, period=ballot.period)
     if not ballot.complete:
         raise BallotRefused(Refusal.INCOMPLETE, period=ballot.period, missing=ballot.missing)
-    await query.answer()
+    await presses.answer(update, context)
     await _edit(query, *_confirm_view(context, ballot))
 
 
-async def _confirm_callback(update: Update, context: KaoheContext, press: Callback) -> None:
+async def _confirm_callback(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
     """Cast the ballot, then replace the message by a receipt without any grade."""
     query = update.callback_query
     assert query is not None and context.cadre is not None
-    period_id = press.int_arg(0)
-    if period_id is None:
-        raise BallotRefused(Refusal.STALE)
+    period_id = press["period"]
     today = context.today()
     async with transaction(context.services.sessions) as session:
         result = await ballots.cast(
@@ -338,7 +332,7 @@ async def _confirm_callback(update: Update, context: KaoheContext, press: Callba
             today=today,
             now=context.now(),
         )
-    await query.answer()
+    await presses.answer(update, context)
     context.set_outcome(update.update_id, "vote:cast")
     await forget_old_row_versions(context.services.engine, SECRET_TABLES)
     await _edit(
@@ -350,33 +344,38 @@ async def _confirm_callback(update: Update, context: KaoheContext, press: Callba
 SECRET_TABLES = ("ballot_tally", "ballot_draft", "ballot_participation")
 
 
-Action = Callable[[Update, KaoheContext, Callback], Awaitable[None]]
-ACTIONS: dict[str, Action] = {
-    "set": _set_callback,
-    "pg": _page_callback,
-    "who": _who_callback,
-    "sub": _submit_callback,
-    "ok": _confirm_callback,
-}
+def _refusing(action: keyboards.Handler) -> keyboards.Handler:
+    """Turn a :class:`BallotRefused` raised by ``action`` into its alert; nothing changed."""
+
+    async def run(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
+        try:
+            await action(update, context, press)
+        except BallotRefused as refused:
+            await _refuse_press(update, context, refused)
+
+    return run
 
 
-@require(Role.CADRE)
-async def vote_callback(update: Update, context: KaoheContext) -> None:
-    """Route a ballot button press; any refusal is an alert and changes nothing."""
-    query = update.callback_query
-    assert query is not None
-    press = keyboards.unpack(query.data)
-    action = ACTIONS.get(press.action) if press is not None else None
-    try:
-        if press is None or action is None:
-            raise BallotRefused(Refusal.STALE)
-        await action(update, context, press)
-    except BallotRefused as refused:
-        await _refuse_press(update, context, refused)
+async def _stale(update: Update, context: KaoheContext) -> None:
+    await _refuse_press(update, context, BallotRefused(Refusal.STALE))
+
+
+vote_callback = require(Role.CADRE)(
+    VOTE.dispatcher(
+        {
+            "set": _refusing(_set_callback),
+            "pg": _refusing(_page_callback),
+            "who": _refusing(_who_callback),
+            "sub": _refusing(_submit_callback),
+            "ok": _refusing(_confirm_callback),
+        },
+        stale=_stale,
+    )
+)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
         CommandHandler("vote", vote_cmd, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(vote_callback, pattern=keyboards.pattern(FAMILY)),
+        CallbackQueryHandler(vote_callback, pattern=VOTE.pattern),
     ]

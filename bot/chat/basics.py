@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.chat import keyboards
+from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.commands import PUBLIC_COMMANDS, commands_for
 from bot.chat.context import KaoheContext
@@ -17,6 +17,7 @@ from storage.models import Cadre
 from storage.queries import audit
 
 PRIVATE = filters.ChatType.PRIVATE
+LANG = keyboards.Family("lang", {"set": (keyboards.CHOICE("language", *LANGUAGES),)})
 
 
 async def help_cmd(update: Update, context: KaoheContext) -> None:
@@ -39,14 +40,9 @@ async def whoami_cmd(update: Update, context: KaoheContext) -> None:
     await update.effective_message.reply_text(context.render("basics/whoami", me=view))
 
 
-def _language_keyboard(context: KaoheContext) -> keyboards.InlineKeyboardMarkup:
+def _language_keyboard(context: KaoheContext) -> InlineKeyboardMarkup:
     return keyboards.markup(
-        [
-            [
-                keyboards.button(context.label(f"lang.{code}"), "lang", "set", code)
-                for code in LANGUAGES
-            ]
-        ]
+        [[LANG.button(context.label(f"lang.{code}"), "set", code) for code in LANGUAGES]]
     )
 
 
@@ -69,22 +65,16 @@ async def lang_cmd(update: Update, context: KaoheContext) -> None:
     )
 
 
-async def lang_callback(update: Update, context: KaoheContext) -> None:
-    """Apply the language chosen with a button."""
+async def _lang_set(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
+    """Apply the language chosen with a button (a second tap of it changes nothing)."""
     query = update.callback_query
     assert query is not None
-    parsed = keyboards.unpack(query.data)
-    if (
-        parsed is None
-        or parsed.action != "set"
-        or not parsed.args
-        or parsed.args[0] not in LANGUAGES
-    ):
-        await query.answer(context.render("access/stale_short"), show_alert=True)
-        return
-    await query.answer()
-    await _set_language(update, context, parsed.args[0])
-    await query.edit_message_text(context.render("basics/lang_set"))
+    await _set_language(update, context, press["language"])
+    await presses.answer(update, context)
+    await presses.edit(query.message, context.render("basics/lang_set"), None)
+
+
+lang_callback = LANG.dispatcher({"set": _lang_set}, stale=presses.stale)
 
 
 async def _set_language(update: Update, context: KaoheContext, language: str) -> None:
@@ -134,11 +124,20 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("help", help_cmd, filters=PRIVATE),
         CommandHandler("whoami", whoami_cmd, filters=PRIVATE),
         CommandHandler("lang", lang_cmd, filters=PRIVATE),
-        CallbackQueryHandler(lang_callback, pattern=keyboards.pattern("lang")),
+        CallbackQueryHandler(lang_callback, pattern=LANG.pattern),
         CommandHandler("cancel", cancel_cmd, filters=PRIVATE),
     ]
 
 
+async def stale_callback(update: Update, context: KaoheContext) -> None:
+    """Answer a press that no family of buttons took (an old version's, or forged): stale."""
+    await presses.stale(update, context)
+
+
 def fallback_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    """Handlers added after every capability's, for what nothing else understood."""
-    return [MessageHandler(PRIVATE & ~filters.UpdateType.EDITED, unknown_msg)]
+    """Handlers added after every capability's, for what nothing else understood: a message
+    gets a pointer to /help, and every press is answered, so no spinner runs on."""
+    return [
+        MessageHandler(PRIVATE & ~filters.UpdateType.EDITED, unknown_msg),
+        CallbackQueryHandler(stale_callback),
+    ]

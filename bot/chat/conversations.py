@@ -40,7 +40,7 @@ ASKED = "asked"
 
 
 def button_conversation(
-    callback: Callback, *, family: str, name: str, parent_states: Iterable[object]
+    callback: Callback, *, family: keyboards.Family, name: str, parent_states: Iterable[object]
 ) -> ConversationHandler[Any]:
     """The buttons of ``family`` as a nested conversation that ends at once.
 
@@ -49,7 +49,7 @@ def button_conversation(
     callback-query handlers is what python-telegram-bot expects of buttons in a conversation.
     """
     return ConversationHandler(
-        entry_points=[CallbackQueryHandler(callback, pattern=keyboards.pattern(family))],
+        entry_points=[CallbackQueryHandler(callback, pattern=family.pattern)],
         states={},
         fallbacks=[],
         per_chat=True,

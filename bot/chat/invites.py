@@ -7,14 +7,17 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.chat import keyboards
+from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Cadre, Department
+from storage.models import Cadre
+from storage.queries import roster as roster_q
 from storage.queries.invites import issue_code
-from storage.queries.roster import find_cadres_by_name
+from storage.queries.roster import find_cadres_by_name, unit_cadre
+
+INVITE = keyboards.Family("inv", {"pick": (keyboards.ID("cadre"),)})
 
 
 def deep_link(bot_username: str, code: str) -> str:
@@ -24,8 +27,8 @@ def deep_link(bot_username: str, code: str) -> str:
 async def _issue(context: KaoheContext, cadre_id: int) -> tuple[Cadre, str, object] | None:
     services = context.services
     async with transaction(services.sessions) as session:
-        cadre = await session.get(Cadre, cadre_id)
-        if cadre is None or not cadre.active or cadre.unit_id != context.cadre.unit_id:  # type: ignore[union-attr]
+        cadre = await unit_cadre(session=session, unit_id=context.unit_id, cadre_id=cadre_id)
+        if cadre is None or not cadre.active:
             return None
         code, row = await issue_code(
             session=session,
@@ -76,7 +79,8 @@ async def invite_cmd(update: Update, context: KaoheContext) -> None:
             if c.active
         ]
         departments = {
-            c.department_id: (await session.get(Department, c.department_id)) for c in matches
+            d.id: d.name
+            for d in await roster_q.departments(session=session, unit_id=context.unit_id)
         }
     if not matches:
         await message.reply_text(context.render("invites/not_found", name=name))
@@ -86,9 +90,10 @@ async def invite_cmd(update: Update, context: KaoheContext) -> None:
         return
     rows = [
         [
-            keyboards.button(
-                f"{c.name} · {departments[c.department_id].name}",  # type: ignore[union-attr]
-                "inv",
+            INVITE.button(
+                context.label(
+                    "invite.namesake", name=c.name, department=departments[c.department_id]
+                ),
                 "pick",
                 c.id,
             )
@@ -100,22 +105,17 @@ async def invite_cmd(update: Update, context: KaoheContext) -> None:
     )
 
 
-@require(Role.OFFICE)
-async def invite_callback(update: Update, context: KaoheContext) -> None:
+async def _pick(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
     """Issue the code for the person picked among namesakes."""
-    query = update.callback_query
-    assert query is not None
-    parsed = keyboards.unpack(query.data)
-    cadre_id = parsed.int_arg(0) if parsed else None
-    if cadre_id is None:
-        await query.answer(context.render("access/stale_short"), show_alert=True)
-        return
-    await query.answer()
-    await _send_code(update, context, cadre_id, edit=True)
+    await presses.answer(update, context)
+    await _send_code(update, context, press["cadre"], edit=True)
+
+
+invite_callback = require(Role.OFFICE)(INVITE.dispatcher({"pick": _pick}, stale=presses.stale))
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
         CommandHandler("invite", invite_cmd, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(invite_callback, pattern=keyboards.pattern("inv")),
+        CallbackQueryHandler(invite_callback, pattern=INVITE.pattern),
     ]

@@ -50,7 +50,6 @@ alert. Each press is answered once its checks are done, before anything is writt
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
@@ -60,7 +59,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CommandHandler,
@@ -70,7 +68,7 @@ from telegram.ext import (
 )
 
 from bot.appraisal.month import current_month, open_period
-from bot.chat import keyboards
+from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
@@ -85,7 +83,24 @@ from storage.queries import periods as periods_q
 from storage.queries.roster import unit_cadre, unit_department
 from storage.queries.schemes import scheme_of
 
-FAMILY = "off"
+_T = keyboards.TOKEN("token")
+OFFICE = keyboards.Family(
+    "off",
+    {
+        "dept": (_T, keyboards.ID("department")),
+        "who": (_T, keyboards.ID("cadre")),
+        "vio": (_T, keyboards.KEY("violation")),
+        "day": (_T, keyboards.DATE("day")),
+        "skip": (_T,),
+        "ok": (_T,),
+        "back": (_T,),
+        "x": (_T,),
+        "list": (_T, keyboards.INT("page")),
+        "new": (_T,),
+        "undo": (_T, keyboards.ID("record")),
+        "yes": (_T, keyboards.ID("record")),
+    },
+)
 CONVERSATION = "office_record"
 BUTTONS = "office_record_buttons"
 DRAFT_KEY = "office"
@@ -502,7 +517,7 @@ def _button(
     context: KaoheContext, draft: Draft, label: str, action: str, *args: object
 ) -> InlineKeyboardButton:
     """A flow button: ``label`` is a key of labels.toml; the draft's token goes first."""
-    return keyboards.button(context.label(label), FAMILY, action, draft.token, *args)
+    return OFFICE.button(context.label(label), action, draft.token, *args)
 
 
 def _nav(context: KaoheContext, draft: Draft, *, back: bool = True) -> list[InlineKeyboardButton]:
@@ -527,26 +542,21 @@ def _keyboard(context: KaoheContext, draft: Draft, view: FlowView) -> InlineKeyb
     token = draft.token
     rows: list[list[InlineKeyboardButton]] = []
     if step == Step.DEPARTMENT:
-        rows += _grid(
-            [keyboards.button(name, FAMILY, "dept", token, i) for i, name in view.choices], 2
-        )
+        rows += _grid([OFFICE.button(name, "dept", token, i) for i, name in view.choices], 2)
         rows.append(
             [
-                keyboards.button(_list_label(context, draft, view.count), FAMILY, "list", token, 0),
+                OFFICE.button(_list_label(context, draft, view.count), "list", token, 0),
                 _button(context, draft, "office.cancel", "x"),
             ]
         )
         return keyboards.markup(rows)
     if step == Step.PERSON:
-        rows += _grid(
-            [keyboards.button(name, FAMILY, "who", token, i) for i, name in view.choices], 3
-        )
+        rows += _grid([OFFICE.button(name, "who", token, i) for i, name in view.choices], 3)
     elif step == Step.VIOLATION:
         rows += [
             [
-                keyboards.button(
+                OFFICE.button(
                     context.label("office.violation", title=title, points=_plain(points)),
-                    FAMILY,
                     "vio",
                     token,
                     key,
@@ -559,12 +569,11 @@ def _keyboard(context: KaoheContext, draft: Draft, view: FlowView) -> InlineKeyb
         for key, day in (("office.today", view.today), ("office.yesterday", view.yesterday)):
             if day is not None:
                 row.append(
-                    keyboards.button(
+                    OFFICE.button(
                         context.label(key, day=day.strftime("%m-%d")),
-                        FAMILY,
                         "day",
                         token,
-                        day.strftime("%Y%m%d"),
+                        day,
                     )
                 )
         rows.append(row)
@@ -576,13 +585,13 @@ def _keyboard(context: KaoheContext, draft: Draft, view: FlowView) -> InlineKeyb
         rows.append(
             [
                 _button(context, draft, "office.new", "new"),
-                keyboards.button(_list_label(context, draft, view.count), FAMILY, "list", token, 0),
+                OFFICE.button(_list_label(context, draft, view.count), "list", token, 0),
             ]
         )
         return keyboards.markup(rows)
     elif step == Step.LIST:
         undo = [
-            keyboards.button(context.label("office.undo", n=r.n), FAMILY, "undo", token, r.id)
+            OFFICE.button(context.label("office.undo", n=r.n), "undo", token, r.id)
             for r in view.records
             if not r.undone
         ]
@@ -627,16 +636,6 @@ async def _screen(
     return text, _keyboard(context, draft, view)
 
 
-async def _strip_keyboard(context: KaoheContext, chat_id: int, message_id: int | None) -> None:
-    """Take the buttons off an earlier flow message (best effort: it may be gone)."""
-    if message_id is None:
-        return
-    with contextlib.suppress(BadRequest):
-        await context.bot.edit_message_reply_markup(
-            chat_id=chat_id, message_id=message_id, reply_markup=None
-        )
-
-
 async def _show(
     update: Update, context: KaoheContext, draft: Draft, *, error: InputError | None = None
 ) -> object:
@@ -653,7 +652,7 @@ async def _show(
     else:
         message = update.effective_message
         assert message is not None
-        await _strip_keyboard(context, message.chat_id, draft.message_id)
+        await presses.strip_buttons(context, message.chat_id, draft.message_id)
         sent = await message.reply_text(text, reply_markup=markup)
         draft.message_id = sent.message_id
     draft.save(context)
@@ -662,10 +661,9 @@ async def _show(
     return _state_of(draft.step)
 
 
-async def _ack(update: Update) -> None:
-    """Answer a press whose checks passed (with nothing to say), before the work."""
-    assert update.callback_query is not None
-    await update.callback_query.answer()
+async def _ack(update: Update, context: KaoheContext) -> None:
+    """Answer a press whose checks passed (with nothing to say); after its work is written."""
+    await presses.answer(update, context)
 
 
 async def _refuse(update: Update, context: KaoheContext, reason: str) -> object:
@@ -673,7 +671,7 @@ async def _refuse(update: Update, context: KaoheContext, reason: str) -> object:
     query = update.callback_query
     assert query is not None
     context.set_outcome(update.update_id, f"office:refused:{reason}")
-    await query.answer(context.render("office/alert", reason=reason), show_alert=True)
+    await presses.refuse(update, context, "office/alert", reason=reason)
     return None
 
 
@@ -687,7 +685,7 @@ async def _start(update: Update, context: KaoheContext, kind: Kind) -> object:
         year, period_id = await _bonus_year(context, session)
     old = _drop(context)
     if old is not None:
-        await _strip_keyboard(context, message.chat_id, old.message_id)
+        await presses.strip_buttons(context, message.chat_id, old.message_id)
     if kind == Kind.DISCIPLINE and period_id is None:
         context.set_outcome(update.update_id, "office:no_month")
         await message.reply_text(context.render("office/no_month"))
@@ -723,7 +721,7 @@ async def _leave(update: Update, context: KaoheContext) -> dict[str, Any]:
     assert message is not None
     draft = _drop(context)
     if draft is not None:
-        await _strip_keyboard(context, message.chat_id, draft.message_id)
+        await presses.strip_buttons(context, message.chat_id, draft.message_id)
     return {"kind": draft.kind if draft else None}
 
 
@@ -755,7 +753,7 @@ async def _typed(update: Update, context: KaoheContext, text: str) -> object:
         period = await _period(context, session, draft)
     if problem is not None:
         _drop(context)
-        await _strip_keyboard(context, message.chat_id, draft.message_id)
+        await presses.strip_buttons(context, message.chat_id, draft.message_id)
         context.set_outcome(update.update_id, f"office:refused:{problem}")
         await message.reply_text(context.render("office/closed", reason=problem))
         return END
@@ -790,99 +788,90 @@ async def _not_text(update: Update, context: KaoheContext) -> object:
 # --- buttons --------------------------------------------------------------------------------------
 
 
-async def _pick_department(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
+async def _pick_department(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     async with context.services.sessions() as session:
         groups = await office_q.assessed_by_department(session=session, unit_id=_unit(context))
-    if not any(str(g.department.id) == arg for g in groups):
+    if not any(g.department.id == arg for g in groups):
         return await _refuse(update, context, "not_found")
-    await _ack(update)
-    draft.department_id = int(arg)
+    await _ack(update, context)
+    draft.department_id = arg
     draft.advance(Step.DEPARTMENT)
     return await _show(update, context, draft)
 
 
-async def _pick_person(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
+async def _pick_person(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     async with context.services.sessions() as session:
-        cadre = (
-            await office_q.assessed_cadre(
-                session=session, unit_id=_unit(context), cadre_id=int(arg)
-            )
-            if arg.isdigit()
-            else None
-        )
+        cadre = await office_q.assessed_cadre(session=session, unit_id=_unit(context), cadre_id=arg)
     if cadre is None or cadre.department_id != draft.department_id:
         return await _refuse(update, context, "not_found")
-    await _ack(update)
+    await _ack(update, context)
     draft.cadre_id = cadre.id
     draft.advance(Step.PERSON)
     return await _show(update, context, draft)
 
 
-async def _pick_violation(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
+async def _pick_violation(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     async with context.services.sessions() as session:
         period = await _period(context, session, draft)
     scheme = scheme_of(period) if period is not None else None
     if scheme is None or arg not in {v.key for v in scheme.violations}:
         return await _refuse(update, context, "not_found")
-    await _ack(update)
+    await _ack(update, context)
     draft.violation = arg
     draft.advance(Step.VIOLATION)
     return await _show(update, context, draft)
 
 
-async def _pick_day(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
+async def _pick_day(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     async with context.services.sessions() as session:
         period = await _period(context, session, draft)
     try:
         assert period is not None
         first, last = _date_range(period, context.services.settings.zone)
-        day = datetime.strptime(arg, "%Y%m%d").date()
-        day = parse_day(day.isoformat(), first=first, last=last, today=_today(context))
+        day = parse_day(arg.isoformat(), first=first, last=last, today=_today(context))
     except (AssertionError, ValueError):
         return await _refuse(update, context, "stale")
-    await _ack(update)
+    await _ack(update, context)
     draft.day = day.isoformat()
     draft.advance(Step.DATE)
     return await _show(update, context, draft)
 
 
-async def _skip_note(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
-    await _ack(update)
+async def _skip_note(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
+    await _ack(update, context)
     draft.note = None
     draft.advance(Step.NOTE)
     return await _show(update, context, draft)
 
 
-async def _back(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
+async def _back(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     target = draft.back()
     if target is None:
         return await _refuse(update, context, "stale")
-    await _ack(update)
+    await _ack(update, context)
     draft.step = target.value
     return await _show(update, context, draft)
 
 
-async def _cancel(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
+async def _cancel(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     query = update.callback_query
     assert query is not None
-    await query.answer()
     _drop(context)
+    await _ack(update, context)
     context.set_outcome(update.update_id, "office:cancelled")
-    await query.edit_message_text(context.render("office/cancelled", kind=draft.kind))
+    await presses.edit(query.message, context.render("office/cancelled", kind=draft.kind), None)
     return END
 
 
-async def _new(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
-    await _ack(update)
+async def _new(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
+    await _ack(update, context)
     return await _show(update, context, draft.fresh(Step.DEPARTMENT))
 
 
-async def _list(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
-    if not arg.isdigit():
-        return await _refuse(update, context, "stale")
-    await _ack(update)
+async def _list(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
+    await _ack(update, context)
     listing = draft.fresh(Step.LIST)
-    listing.page = int(arg)
+    listing.page = arg
     return await _show(update, context, listing)
 
 
@@ -902,31 +891,28 @@ async def _find_record(
     return found is not None, found is not None and found.entry.undone_at is not None
 
 
-async def _ask_undo(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
-    if not arg.isdigit():
-        return await _refuse(update, context, "not_found")
+async def _ask_undo(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     async with context.services.sessions() as session:
-        exists, undone = await _find_record(context, session, draft, int(arg))
+        exists, undone = await _find_record(context, session, draft, arg)
     if not exists:
         return await _refuse(update, context, "not_found")
     if undone:
         return await _refuse(update, context, "already_undone")
-    await _ack(update)
+    await _ack(update, context)
     draft.step = Step.UNDO.value
-    draft.record_id = int(arg)
+    draft.record_id = arg
     return await _show(update, context, draft)
 
 
-async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
-    if not arg.isdigit() or int(arg) != draft.record_id:
+async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
+    if arg != draft.record_id:
         return await _refuse(update, context, "stale")
     async with context.services.sessions() as session:
-        exists, undone = await _find_record(context, session, draft, int(arg))
+        exists, undone = await _find_record(context, session, draft, arg)
     if not exists:
         return await _refuse(update, context, "not_found")
     if undone:
         return await _refuse(update, context, "already_undone")
-    await _ack(update)
     actor = context.cadre
     assert actor is not None
     async with transaction(context.services.sessions) as session:
@@ -935,7 +921,7 @@ async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: str) -
                 session=session,
                 unit_id=_unit(context),
                 period_id=draft.period_id or 0,
-                record_id=int(arg),
+                record_id=arg,
                 actor=actor,
                 now=context.now(),
             )
@@ -945,17 +931,18 @@ async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: str) -
                 unit_id=_unit(context),
                 year=draft.year,
                 kind=draft.bonus_kind,
-                entry_id=int(arg),
+                entry_id=arg,
                 actor=actor,
                 now=context.now(),
             )
     context.set_outcome(update.update_id, f"office:undo:{outcome.value}")
+    await _ack(update, context)
     listing = draft.fresh(Step.LIST)
     listing.page = draft.page
     return await _show(update, context, listing)
 
 
-async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: str) -> object:
+async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
     # Take the draft out first: a second tap on Confirm finds no draft and records nothing.
     _drop(context)
     unit_id = _unit(context)
@@ -972,7 +959,6 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: str
     if not complete:
         draft.save(context)
         return await _refuse(update, context, "not_found")
-    await _ack(update)
     actor = context.cadre
     assert actor is not None and cadre is not None
     async with transaction(context.services.sessions) as session:
@@ -1007,6 +993,7 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: str
                 )
             ).id
     context.set_outcome(update.update_id, f"office:recorded:{draft.kind}")
+    await _ack(update, context)
     done = replace(draft, token=_token(), step=Step.DONE.value, record_id=record_id)
     return await _show(update, context, done)
 
@@ -1032,14 +1019,12 @@ ACTIONS: dict[tuple[Step | None, str], Action] = {
 }
 
 
-@require(Role.OFFICE)
-async def office_callback(update: Update, context: KaoheContext) -> object:
-    """Check a press of a flow button on the server, answer it, then do what it says."""
+async def _flow_press(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+    """Check a press of a flow button on the server, do what it says, answer it, show it."""
     query = update.callback_query
     assert query is not None
-    press = keyboards.unpack(query.data)
     draft = Draft.load(context)
-    if press is None or draft is None or not press.args or press.args[0] != draft.token:
+    if draft is None or press["token"] != draft.token:
         return await _refuse(update, context, "stale")
     step = Step(draft.step)
     action = ACTIONS.get((step, press.action)) or ACTIONS.get((None, press.action))
@@ -1051,10 +1036,29 @@ async def office_callback(update: Update, context: KaoheContext) -> object:
         _drop(context)
         await _refuse(update, context, problem)
         if query.message is not None:
-            await _strip_keyboard(context, query.message.chat.id, query.message.message_id)
+            await presses.strip_buttons(context, query.message.chat.id, query.message.message_id)
         return END
-    arg = press.args[1] if len(press.args) > 1 else ""
-    return await action(update, context, draft, arg)
+    values = [v for name, v in press.values.items() if name != "token"]
+    return await action(update, context, draft, values[0] if values else None)
+
+
+# Picks whose argument names nothing: with this flow's own token, the clerk pressed a real
+# button of the flow whose person, department, violation or record is not there ("not found").
+_PICKS = frozenset({"dept", "who", "vio", "undo"})
+
+
+async def _stale(update: Update, context: KaoheContext) -> object:
+    query = update.callback_query
+    parts = (query.data or "").split(":") if query is not None else []
+    draft = Draft.load(context)
+    if len(parts) == 4 and parts[1] in _PICKS and draft is not None and parts[2] == draft.token:
+        return await _refuse(update, context, "not_found")
+    return await _refuse(update, context, "stale")
+
+
+office_callback = require(Role.OFFICE)(
+    OFFICE.dispatcher({action: _flow_press for action in OFFICE.actions}, stale=_stale)
+)
 
 
 # --- /status --------------------------------------------------------------------------------------
@@ -1130,7 +1134,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             CommandHandler("reward", reward_cmd, filters=PRIVATE),
             CommandHandler("deduct", deduct_cmd, filters=PRIVATE),
             # Every flow button: ends at once, naming the typed conversation's next state.
-            button_conversation(office_callback, family=FAMILY, name=BUTTONS, parent_states=TYPED),
+            button_conversation(office_callback, family=OFFICE, name=BUTTONS, parent_states=TYPED),
         ],
         states={step: typed for step in TYPED},
         fallbacks=[

@@ -18,7 +18,7 @@ from bot.chat.context import KaoheContext
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ALERT_MAX", "answer", "edit", "refuse", "strip_buttons"]
+__all__ = ["ALERT_MAX", "answer", "edit", "refuse", "stale", "strip_buttons"]
 
 #: Telegram shows at most 200 characters in a callback answer.
 ALERT_MAX = 200
@@ -59,6 +59,12 @@ async def refuse(update: Update, context: KaoheContext, template: str, **values:
     """Answer a press that changes nothing with an alert saying why (rendered as plain text)."""
     text = context.texts.render_plain(context.lang, template, **values)
     await answer(update, context, text, alert=True)
+
+
+async def stale(update: Update, context: KaoheContext) -> None:
+    """Answer a press this bot would not have built (forged, or from an older version)."""
+    context.set_outcome(update.update_id, "stale")
+    await refuse(update, context, "access/stale_short")
 
 
 async def edit(

@@ -57,7 +57,6 @@ from storage.queries.roster import unit_cadre
 
 log = logging.getLogger(__name__)
 
-FAMILY = "rate"
 NAME = "rating"
 KEY = "rating_input"  # user_data key of the figure being typed (JSON)
 PRIVATE = filters.ChatType.PRIVATE
@@ -196,11 +195,10 @@ def _list_view(
         left=sum(1 for r in rows if r.mark != "done"),
     )
     buttons = [
-        keyboards.button(
+        RATE.button(
             context.label(
                 "rate.person", mark=context.label(f"rate.mark.{r.mark}"), name=r.cadre.name
             ),
-            FAMILY,
             "p",
             period.id,
             r.cadre.id,
@@ -264,13 +262,12 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
     rows: list[list[InlineKeyboardButton]] = []
     for answer in person.head.answers:
         row = [
-            keyboards.button(
+            RATE.button(
                 context.label(
                     "rate.item",
                     title=answer.item.title(context.lang),
                     score=_fmt(answer.score.score if answer.score else None),
                 ),
-                FAMILY,
                 "i",
                 period_id,
                 ratee_id,
@@ -280,25 +277,22 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
         own = person.own.answer(answer.key)
         if person.own.submitted and own is not None and own.evidence_kind:
             row.append(
-                keyboards.button(
-                    context.label("rate.evidence"), FAMILY, "ev", period_id, ratee_id, answer.key
-                )
+                RATE.button(context.label("rate.evidence"), "ev", period_id, ratee_id, answer.key)
             )
         rows.append(row)
     if person.head.complete and not person.head.submitted:
         assert person.head.total is not None
         rows.append(
             [
-                keyboards.button(
+                RATE.button(
                     context.label("rate.confirm", total=_fmt(person.head.total.score)),
-                    FAMILY,
                     "ok",
                     period_id,
                     ratee_id,
                 )
             ]
         )
-    rows.append([keyboards.button(context.label("rate.back_list"), FAMILY, "list", period_id)])
+    rows.append([RATE.button(context.label("rate.back_list"), "list", period_id)])
     return text, keyboards.markup(rows)
 
 
@@ -339,12 +333,12 @@ def _item_view(
         typing=typing is not None,
         typing_target=typing_target,
     )
-    back_person = keyboards.button(
-        context.label("rate.back_person", name=person.ratee.name), FAMILY, "p", period_id, ratee_id
+    back_person = RATE.button(
+        context.label("rate.back_person", name=person.ratee.name), "p", period_id, ratee_id
     )
     if typing is not None:
-        cancel = keyboards.button(
-            context.label("rate.cancel_typing"), FAMILY, "i", period_id, ratee_id, item_key
+        cancel = RATE.button(
+            context.label("rate.cancel_typing"), "i", period_id, ratee_id, item_key
         )
         return text, keyboards.markup([[cancel], [back_person]])
     rows: list[list[InlineKeyboardButton]] = []
@@ -356,11 +350,10 @@ def _item_view(
             row = []
             if reported is not None:
                 row.append(
-                    keyboards.button(
+                    RATE.button(
                         context.label(
                             "rate.same_reported", code=target.code, value=_figure(reported)
                         ),
-                        FAMILY,
                         "ts",
                         period_id,
                         ratee_id,
@@ -369,9 +362,8 @@ def _item_view(
                     )
                 )
             row.append(
-                keyboards.button(
+                RATE.button(
                     context.label("rate.type_actual", code=target.code),
-                    FAMILY,
                     "tt",
                     period_id,
                     ratee_id,
@@ -383,11 +375,10 @@ def _item_view(
     else:
         current = head.score.score if head.score else None
         choices = [
-            keyboards.button(
+            RATE.button(
                 context.label("rate.chosen", value=v)
                 if current is not None and Decimal(v) == current
                 else v,
-                FAMILY,
                 "s",
                 period_id,
                 ratee_id,
@@ -400,9 +391,8 @@ def _item_view(
         extra = []
         if own is not None and own.score is not None:
             extra.append(
-                keyboards.button(
+                RATE.button(
                     context.label("rate.same_self", value=_fmt(own.score.score)),
-                    FAMILY,
                     "s",
                     period_id,
                     ratee_id,
@@ -410,9 +400,7 @@ def _item_view(
                     SAME_AS_SELF,
                 )
             )
-        extra.append(
-            keyboards.button(context.label("rate.type"), FAMILY, "t", period_id, ratee_id, item_key)
-        )
+        extra.append(RATE.button(context.label("rate.type"), "t", period_id, ratee_id, item_key))
         rows.append(extra)
     rows.append([back_person])
     return text, keyboards.markup(rows)
@@ -486,22 +474,26 @@ async def rate_cmd(update: Update, context: KaoheContext) -> object:
 # --- buttons ----------------------------------------------------------------------------------
 
 
-_ACTIONS = {
-    # action: number of arguments after the period (ratee, item, value/target)
-    "list": 0,
-    "p": 1,
-    "i": 2,
-    "s": 3,
-    "t": 2,
-    "ts": 3,
-    "tt": 3,
-    "ev": 2,
-    "ok": 1,
-}
+_PERSON = (keyboards.ID("period"), keyboards.ID("ratee"))
+_ITEM = (*_PERSON, keyboards.KEY("item"))
+RATE = keyboards.Family(
+    "rate",
+    {
+        "list": (keyboards.ID("period"),),
+        "p": _PERSON,  # the person: their self-score and the items to rate
+        "i": _ITEM,  # one item: the score buttons
+        "s": (*_ITEM, keyboards.CHOICE("value", *SCORE_CHOICES, SAME_AS_SELF)),  # score it
+        "t": _ITEM,  # type a score
+        "ts": (*_ITEM, keyboards.ID("target")),  # a target's actual "same as reported"
+        "tt": (*_ITEM, keyboards.ID("target")),  # type a target's actual
+        "ev": _ITEM,  # send the ratee's evidence of the item
+        "ok": _PERSON,  # confirm the rating
+    },
+)
 
 
 @dataclass(frozen=True)
-class _Press:
+class _Checked:
     """A press that passed every server-side check (with the answer a score button gives)."""
 
     action: str
@@ -512,119 +504,126 @@ class _Press:
     fields: dict[str, Any] | None = None
 
 
-async def _check(context: KaoheContext, data: str | None) -> _Press | str:
-    """Check a press against the database; return it, or the template of the alert to show."""
+async def _check_person(
+    context: KaoheContext, press: keyboards.Press
+) -> tuple[Period, Cadre | None, Sheet | None, Sheet | None] | str:
+    """The press's period (open) and ratee (theirs to rate), with both sheets of an item press;
+    else the template of the alert to show."""
     rater = context.cadre
     assert rater is not None
-    parsed = keyboards.unpack(data)
-    if parsed is None or parsed.action not in _ACTIONS:
-        return "access/stale_short"
-    wanted = _ACTIONS[parsed.action]
-    period_id = parsed.int_arg(0)
-    if period_id is None or len(parsed.args) != wanted + 1:
-        return "access/stale_short"
     async with context.services.sessions() as session:
         period = await open_period(
-            session=session, period_id=period_id, unit_id=rater.unit_id, now=context.now()
+            session=session, period_id=press["period"], unit_id=rater.unit_id, now=context.now()
         )
         if period is None:
             return "rating/closed_short"
-        if wanted == 0:
-            return _Press(parsed.action, period)
-        ratee_id = parsed.int_arg(1)
-        ratee = (
-            await unit_cadre(session=session, unit_id=rater.unit_id, cadre_id=ratee_id)
-            if ratee_id is not None
-            else None
-        )
+        if "ratee" not in press.values:
+            return period, None, None, None
+        ratee = await unit_cadre(session=session, unit_id=rater.unit_id, cadre_id=press["ratee"])
         if ratee is None or not await ratings.may_rate(session=session, rater=rater, ratee=ratee):
             return "rating/foreign_short"
-        if wanted == 1:
-            return _Press(parsed.action, period, ratee)
+        if "item" not in press.values:
+            return period, ratee, None, None
         head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
         own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
-    item_key = parsed.args[2]
+    return period, ratee, head, own
+
+
+def _check_item(
+    press: keyboards.Press, period: Period, ratee: Cadre, head: Sheet, own: Sheet
+) -> _Checked | str:
+    """Check an item press against the item, its targets and the ratee's own answers."""
+    action, item_key = press.action, press["item"]
     answer = head.answer(item_key)
     reported = own.answer(item_key) if own.submitted else None
     if answer is None:
         return "access/stale_short"
-    if parsed.action == "t" and (answer.quantified or not answer.scorable):
+    if action in ("t", "s") and (answer.quantified or not answer.scorable):
         return "access/stale_short"
-    if parsed.action == "ev" and (reported is None or not reported.evidence_file_id):
+    if action == "ev" and (reported is None or not reported.evidence_file_id):
         return "rating/no_evidence_short"
-    if wanted == 2:
-        return _Press(parsed.action, period, ratee, item_key)
-    arg = parsed.args[3]
-    if parsed.action == "s":
-        if answer.quantified:
-            return "access/stale_short"
-        if arg == SAME_AS_SELF:
-            if reported is None or reported.score is None:
-                return "rating/no_self_short"
-            return _Press("s", period, ratee, item_key, fields={"score": reported.score.score})
-        if arg not in SCORE_CHOICES:
-            return "access/stale_short"
-        return _Press("s", period, ratee, item_key, fields={"score": Decimal(arg)})
-    target_id = parsed.int_arg(3)
-    target = next((t for t in answer.targets if t.id == target_id), None)
+    if action == "s":
+        if press["value"] != SAME_AS_SELF:
+            return _Checked("s", period, ratee, item_key, fields={"score": Decimal(press["value"])})
+        if reported is None or reported.score is None:
+            return "rating/no_self_short"
+        return _Checked("s", period, ratee, item_key, fields={"score": reported.score.score})
+    if action not in ("ts", "tt"):
+        return _Checked(action, period, ratee, item_key)
+    target = next((t for t in answer.targets if t.id == press["target"]), None)
     if target is None or not answer.scorable:
         return "access/stale_short"
-    if parsed.action == "ts":
-        actual = reported.actual(target_id) if reported and target_id is not None else None
-        if actual is None:
-            return "rating/no_self_short"
-        return _Press("ts", period, ratee, item_key, target=target, fields={"actual": actual})
-    return _Press(parsed.action, period, ratee, item_key, target=target)
+    if action == "tt":
+        return _Checked(action, period, ratee, item_key, target=target)
+    actual = reported.actual(press["target"]) if reported else None
+    if actual is None:
+        return "rating/no_self_short"
+    return _Checked("ts", period, ratee, item_key, target=target, fields={"actual": actual})
 
 
-@require(*RATERS)
-async def press_callback(update: Update, context: KaoheContext) -> object:
-    """Handle a rating button: checked on the server, answered first, then acted on."""
+async def _check(context: KaoheContext, press: keyboards.Press) -> _Checked | str:
+    """Check a press against the database; return it, or the template of the alert to show."""
+    found = await _check_person(context, press)
+    if isinstance(found, str):
+        return found
+    period, ratee, head, own = found
+    if ratee is None:
+        return _Checked(press.action, period)
+    if head is None or own is None:
+        return _Checked(press.action, period, ratee)
+    return _check_item(press, period, ratee, head, own)
+
+
+async def _rating_press(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+    """Handle a rating button: checked on the server, written, answered, then shown."""
     query = update.callback_query
     assert query is not None and query.message is not None and context.cadre is not None
-    press = await _check(context, query.data)
-    if isinstance(press, str):
-        context.set_outcome(update.update_id, f"rate:refused:{press.split('/')[-1]}")
-        await query.answer(context.render(press), show_alert=True)
+    checked = await _check(context, press)
+    if isinstance(checked, str):
+        context.set_outcome(update.update_id, f"rate:refused:{checked.split('/')[-1]}")
+        await presses.refuse(update, context, checked)
         return None
-    context.set_outcome(update.update_id, f"rate:{press.action}")
+    context.set_outcome(update.update_id, f"rate:{checked.action}")
     chat_id, message_id = query.message.chat.id, query.message.message_id
-    if press.action == "ok":
-        return await _confirm(update, context, press)
-    await query.answer()
-    if press.action == "list":
+    if checked.action == "ok":
+        return await _confirm(update, context, checked)
+    if checked.action == "list":
+        await presses.answer(update, context)
         forget_typing(context)
-        rows = await _rows(context, press.period)
-        await _edit(context, chat_id, message_id, _list_view(context, press.period, rows))
+        rows = await _rows(context, checked.period)
+        await _edit(context, chat_id, message_id, _list_view(context, checked.period, rows))
         return END
-    assert press.ratee is not None
-    if press.fields is not None:
-        await _save(context, press.period, press.ratee, press.item, press.target, press.fields)
-    person = await _person(context, press.period, press.ratee)
-    if press.action in ("p", "s"):
+    assert checked.ratee is not None
+    if checked.fields is not None:
+        await _save(
+            context, checked.period, checked.ratee, checked.item, checked.target, checked.fields
+        )
+    person = await _person(context, checked.period, checked.ratee)
+    await presses.answer(update, context, _scored_toast(context, person, checked))
+    if checked.action in ("p", "s"):
         forget_typing(context)
         view = (
             _person_view(context, person)
-            if press.action == "p"
-            else _after_scoring(context, person, press.item)
+            if checked.action == "p"
+            else _after_scoring(context, person, checked.item or "")
         )
         await _edit(context, chat_id, message_id, view)
         return END
-    assert press.item is not None
-    if press.action in ("i", "ts"):
+    assert checked.item is not None
+    if checked.action in ("i", "ts"):
         forget_typing(context)
-        await _edit(context, chat_id, message_id, _item_view(context, person, press.item))
+        await _edit(context, chat_id, message_id, _item_view(context, person, checked.item))
         return END
-    if press.action == "ev":
-        await _send_evidence(context, chat_id, person, press.item)
+    if checked.action == "ev":
+        await _send_evidence(context, chat_id, person, checked.item)
         return None
     # "t" or "tt": ask for a typed figure
-    assert press.period.id is not None and press.ratee.id is not None
+    assert checked.period.id is not None and checked.ratee.id is not None
     pending = Pending(
-        period=press.period.id,
-        ratee=press.ratee.id,
-        item=press.item,
-        target=press.target.id if press.target else None,
+        period=checked.period.id,
+        ratee=checked.ratee.id,
+        item=checked.item,
+        target=checked.target.id if checked.target else None,
         chat=chat_id,
         message=message_id,
     )
@@ -632,9 +631,33 @@ async def press_callback(update: Update, context: KaoheContext) -> object:
     context.user_data[KEY] = pending.as_json()
     QUESTIONS.asked(context)
     await _edit(
-        context, chat_id, message_id, _item_view(context, person, press.item, typing=pending)
+        context, chat_id, message_id, _item_view(context, person, checked.item, typing=pending)
     )
     return Step.TYPING
+
+
+def _scored_toast(context: KaoheContext, person: _Person, checked: _Checked) -> str | None:
+    """What a score press answers: the item and the score just given (a toast, not an alert),
+    so that a second tap on the same spot cannot silently score the next item unseen."""
+    if checked.fields is None or checked.item is None:
+        return None
+    answer = person.head.answer(checked.item)
+    if answer is None:
+        return None
+    return context.texts.render_plain(
+        context.lang,
+        "rating/scored_short",
+        name=person.ratee.name,
+        title=answer.item.title(context.lang),
+        target=checked.target,
+        score=checked.fields.get("score"),
+        actual=checked.fields.get("actual"),
+    )
+
+
+press_callback = require(*RATERS)(
+    RATE.dispatcher({action: _rating_press for action in RATE.actions}, stale=presses.stale)
+)
 
 
 async def _save(
@@ -700,7 +723,7 @@ async def submit_once(
     return sheet
 
 
-async def _confirm(update: Update, context: KaoheContext, press: _Press) -> object:
+async def _confirm(update: Update, context: KaoheContext, press: _Checked) -> object:
     """Submit the rating once, then show the person as rated."""
     query = update.callback_query
     assert query is not None and query.message is not None and press.ratee is not None
@@ -830,7 +853,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 CommandHandler("rate", rate_cmd, filters=PRIVATE),
                 # The buttons, nested so that "type a number" can move the parent to TYPING.
                 button_conversation(
-                    press_callback, family=FAMILY, name="rating_buttons", parent_states=Step
+                    press_callback, family=RATE, name="rating_buttons", parent_states=Step
                 ),
             ],
             states={

@@ -29,7 +29,6 @@ from typing import Any
 
 from telegram import (
     InlineKeyboardMarkup,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -45,10 +44,10 @@ from telegram.ext import (
 from bot.appraisal import ratings
 from bot.appraisal.month import current_month, open_period
 from bot.appraisal.ratings import Sheet
-from bot.chat import keyboards, rating
+from bot.chat import keyboards, presses, rating
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
-from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.rules.figures import parse_figure
 from bot.rules.roles import Role
 from storage.engine import transaction
@@ -56,7 +55,19 @@ from storage.models import Period, RatingSource
 from storage.queries import periods as periods_q
 from storage.queries.ratings import line_key
 
-FAMILY = "selfscore"
+_PERIOD = (keyboards.ID("period"),)
+SELFSCORE = keyboards.Family(
+    "selfscore",
+    {
+        "start": _PERIOD,
+        "submit": _PERIOD,
+        "change": _PERIOD,
+        "item": (keyboards.ID("period"), keyboards.KEY("item")),
+        "summary": _PERIOD,
+        "cancel": _PERIOD,
+        "close": _PERIOD,
+    },
+)
 NAME = "selfscore"
 KEY = "selfscore"  # user_data key of the position (JSON)
 PRIVATE = filters.ChatType.PRIVATE
@@ -183,16 +194,16 @@ def _reply_keyboard(context: KaoheContext, step: Step) -> ReplyKeyboardMarkup:
 
 def _summary_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
     period_id = sheet.period.id
-    change = keyboards.button(context.label("selfscore.change"), FAMILY, "change", period_id)
+    change = SELFSCORE.button(context.label("selfscore.change"), "change", period_id)
     if sheet.submitted:
-        close = keyboards.button(context.label("selfscore.close"), FAMILY, "close", period_id)
+        close = SELFSCORE.button(context.label("selfscore.close"), "close", period_id)
         return keyboards.markup([[change, close]])
     submit = (
-        [keyboards.button(context.label("selfscore.submit"), FAMILY, "submit", period_id)]
+        [SELFSCORE.button(context.label("selfscore.submit"), "submit", period_id)]
         if sheet.complete
         else []
     )
-    cancel = keyboards.button(context.label("selfscore.cancel"), FAMILY, "cancel", period_id)
+    cancel = SELFSCORE.button(context.label("selfscore.cancel"), "cancel", period_id)
     return keyboards.markup([submit, [change, cancel]])
 
 
@@ -200,13 +211,12 @@ def _pick_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
     period_id = sheet.period.id
     rows = [
         [
-            keyboards.button(
+            SELFSCORE.button(
                 context.label(
                     "selfscore.item_button",
                     title=a.item.title(context.lang),
                     score="—" if a.score is None else f"{a.score.score:.1f}",
                 ),
-                FAMILY,
                 "item",
                 period_id,
                 a.key,
@@ -215,9 +225,7 @@ def _pick_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
         for a in sheet.answers
         if a.scorable
     ]
-    rows.append(
-        [keyboards.button(context.label("selfscore.to_summary"), FAMILY, "summary", period_id)]
-    )
+    rows.append([SELFSCORE.button(context.label("selfscore.to_summary"), "summary", period_id)])
     return keyboards.markup(rows)
 
 
@@ -309,12 +317,9 @@ async def _send_summary(
     )
 
 
-async def _edit(message: Message | None, text: str, markup: InlineKeyboardMarkup | None) -> None:
+async def _edit(message: object, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Edit a message in place; pressing a button that changes nothing is not an error."""
-    if message is None:
-        return
-    with ignore_not_modified():
-        await message.edit_text(text, reply_markup=markup)
+    await presses.edit(message, text, markup)
 
 
 async def _load(context: KaoheContext, period_id: int | None) -> tuple[Period, Sheet] | None:
@@ -595,66 +600,94 @@ async def _leave(update: Update, context: KaoheContext) -> None:
 # --- buttons ----------------------------------------------------------------------------------
 
 
-_ACTIONS = frozenset({"start", "submit", "change", "item", "summary", "cancel", "close"})
-
-
-@require(Role.CADRE)
-async def press_callback(update: Update, context: KaoheContext) -> object:
-    """Handle a button of the self-score: checked, answered first, then acted on."""
-    query = update.callback_query
-    assert query is not None and context.cadre is not None
-    parsed = keyboards.unpack(query.data)
-    period_id = parsed.int_arg(0) if parsed else None
-    if parsed is None or parsed.action not in _ACTIONS or period_id is None:
-        context.set_outcome(update.update_id, "selfscore:stale")
-        await query.answer(context.render("access/stale_short"), show_alert=True)
-        return None
-    loaded = await _load(context, period_id)
+async def _loaded_press(
+    update: Update, context: KaoheContext, press: keyboards.Press
+) -> tuple[int, Sheet] | None:
+    """The press's period (still open) and the caller's sheet in it; else an alert, None."""
+    loaded = await _load(context, press["period"])
     if loaded is None:
         context.set_outcome(update.update_id, "selfscore:closed")
-        await query.answer(context.render("selfscore/closed_short"), show_alert=True)
+        await presses.refuse(update, context, "selfscore/closed_short")
+        return None
+    context.set_outcome(update.update_id, f"selfscore:{press.action}")
+    return press["period"], loaded[1]
+
+
+async def _item_press(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+    """Change one item of the self-score (from the summary's list of items)."""
+    loaded = await _loaded_press(update, context, press)
+    if loaded is None:
+        return None
+    period_id, sheet = loaded
+    answer = sheet.answer(press["item"])
+    if answer is None or not answer.scorable:
+        await presses.stale(update, context)
+        return None
+    await presses.answer(update, context)
+    assert update.callback_query is not None
+    await _edit(
+        update.callback_query.message,
+        context.render("selfscore/picked", title=answer.item.title(context.lang)),
+        None,
+    )
+    step, item, target = steps_of(sheet, only=answer.key)[0]
+    return await _ask(update, context, sheet, Position(period_id, step, item, target, change=True))
+
+
+async def _submit_press(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+    loaded = await _loaded_press(update, context, press)
+    return None if loaded is None else await _submit(update, context, loaded[1])
+
+
+async def _start_press(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+    loaded = await _loaded_press(update, context, press)
+    if loaded is None:
+        return None
+    await presses.answer(update, context)
+    return await _resume(update, context, loaded[1])
+
+
+async def _view_press(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+    """The summary's other buttons: the list of items, back to the summary, close, cancel."""
+    loaded = await _loaded_press(update, context, press)
+    if loaded is None:
         return None
     sheet = loaded[1]
-    action = parsed.action
-    context.set_outcome(update.update_id, f"selfscore:{action}")
-    if action == "item":
-        item_key = parsed.args[1] if len(parsed.args) > 1 else ""
-        answer = sheet.answer(item_key)
-        if answer is None or not answer.scorable:
-            await query.answer(context.render("access/stale_short"), show_alert=True)
-            return None
-        await query.answer()
-        await _edit(
-            query.message,
-            context.render("selfscore/picked", title=answer.item.title(context.lang)),
-            None,
-        )
-        step, item, target = steps_of(sheet, only=item_key)[0]
-        return await _ask(
-            update, context, sheet, Position(period_id, step, item, target, change=True)
-        )
-    if action == "submit":
-        return await _submit(update, context, sheet)
-    await query.answer()
-    if action == "start":
-        return await _resume(update, context, sheet)
-    if action == "change":
+    query = update.callback_query
+    assert query is not None
+    await presses.answer(update, context)
+    if press.action == "change":
         await _edit(
             query.message,
             context.render("selfscore/pick", sheet=sheet),
             _pick_keyboard(context, sheet),
         )
         return None
-    if action == "summary":
+    if press.action == "summary":
         await _edit(query.message, _summary(context, sheet), _summary_keyboard(context, sheet))
         return None
-    if action == "close":
+    if press.action == "close":
         await _edit(query.message, _summary(context, sheet), None)
         return None
-    # cancel
-    _remember(context, None)
+    _remember(context, None)  # cancel
     await _edit(query.message, context.render("selfscore/cancelled"), None)
     return END
+
+
+press_callback = require(Role.CADRE)(
+    SELFSCORE.dispatcher(
+        {
+            "start": _start_press,
+            "submit": _submit_press,
+            "item": _item_press,
+            "change": _view_press,
+            "summary": _view_press,
+            "close": _view_press,
+            "cancel": _view_press,
+        },
+        stale=presses.stale,
+    )
+)
 
 
 async def _submit(update: Update, context: KaoheContext, sheet: Sheet) -> object:
@@ -682,7 +715,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
             entry_points=[
                 CommandHandler("selfscore", selfscore_cmd, filters=PRIVATE),
                 button_conversation(
-                    press_callback, family=FAMILY, name="selfscore_buttons", parent_states=Step
+                    press_callback, family=SELFSCORE, name="selfscore_buttons", parent_states=Step
                 ),
             ],
             # The state says that a question is open; the position says which (and so what
