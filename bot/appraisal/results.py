@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.rules import scoring
+from bot.rules.numbers import exact
 from bot.rules.scheme import Item, Scheme
 from storage.models import Period, PeriodKind, Rating, RatingLine, RatingSource, Result, Target
 from storage.queries import audit
@@ -544,18 +545,14 @@ async def _store(
                 entity="result",
                 entity_id=row.id,
                 old=_json(
-                    {k: _plain(v) for k, v in old.items() if k in shown} | {"changed": sorted(old)}
+                    {k: exact(v) for k, v in old.items() if k in shown} | {"changed": sorted(old)}
                 ),
-                new=_json({k: _plain(getattr(row, k)) for k in shown if k in old}),
+                new=_json({k: exact(getattr(row, k)) for k in shown if k in old}),
                 reason=f"rescored {period.code}",
                 at=now,
             )
         stored.append(row)
     return stored
-
-
-def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
 
 
 async def score_period(

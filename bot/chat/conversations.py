@@ -17,13 +17,11 @@ question is answered or left, the one put before it is open again.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar
 
 from telegram import ReplyKeyboardRemove, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, filters
 
 from bot.chat import keyboards
@@ -155,16 +153,3 @@ class TypedQuestions:
             return None if self.is_open(context) else END
 
         return CommandHandler("cancel", cancel_cmd, filters=PRIVATE)
-
-
-@contextlib.contextmanager
-def ignore_not_modified() -> Iterator[None]:
-    """Around an edit of a message: an edit that changes nothing (a repeated press) is no error.
-
-    Telegram refuses such an edit with "message is not modified"; every other error goes on.
-    """
-    try:
-        yield
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise

@@ -84,32 +84,32 @@ class Arg:
         return text
 
 
-def ID(name: str) -> Arg:  # noqa: N802 - reads like a type in a route table
+def ID(name: str) -> Arg:
     """A database id (1 .. 2**63-1)."""
     return Arg(name, "id")
 
 
-def INT(name: str, maximum: int = 10_000) -> Arg:  # noqa: N802
+def INT(name: str, maximum: int = 10_000) -> Arg:
     """A small non-negative number (a page)."""
     return Arg(name, "int", maximum=maximum)
 
 
-def KEY(name: str) -> Arg:  # noqa: N802
+def KEY(name: str) -> Arg:
     """A scheme key (an item, a violation): lowercase ASCII."""
     return Arg(name, "key")
 
 
-def TOKEN(name: str) -> Arg:  # noqa: N802
+def TOKEN(name: str) -> Arg:
     """A short random hex token that ties a button to one flow."""
     return Arg(name, "token")
 
 
-def CHOICE(name: str, *choices: str) -> Arg:  # noqa: N802
+def CHOICE(name: str, *choices: str) -> Arg:
     """One of a fixed set of short values."""
     return Arg(name, "choice", choices=tuple(choices))
 
 
-def DATE(name: str) -> Arg:  # noqa: N802
+def DATE(name: str) -> Arg:
     """A date, as ``yyyymmdd``."""
     return Arg(name, "date")
 

@@ -24,6 +24,7 @@ from bot.appraisal.month import current_month
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.office import remaining
+from bot.rules.numbers import plain
 from bot.rules.roles import Role
 from storage.models import Period, PeriodKind, PeriodState
 from storage.queries import office as office_q
@@ -110,7 +111,7 @@ def _percent(value: Any) -> str:
     number = _decimal(value)
     if number is None:
         return "0"
-    return format((number * 100).normalize(), "f")
+    return plain(number * 100)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -71,9 +71,10 @@ from bot.appraisal.month import current_month, open_period
 from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
-from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.core.clock import aware_utc
 from bot.rules.figures import InputError, parse_amount, parse_day, parse_text
+from bot.rules.numbers import plain
 from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
 from storage.engine import transaction
@@ -556,7 +557,7 @@ def _keyboard(context: KaoheContext, draft: Draft, view: FlowView) -> InlineKeyb
         rows += [
             [
                 OFFICE.button(
-                    context.label("office.violation", title=title, points=_plain(points)),
+                    context.label("office.violation", title=title, points=plain(points)),
                     "vio",
                     token,
                     key,
@@ -616,11 +617,6 @@ def _keyboard(context: KaoheContext, draft: Draft, view: FlowView) -> InlineKeyb
     return keyboards.markup(rows)
 
 
-def _plain(value: Decimal | None) -> str:
-    """A decimal without trailing zeros (2, 0.5), as the catalogue writes it."""
-    return "" if value is None else format(value.normalize(), "f")
-
-
 async def _screen(
     context: KaoheContext, draft: Draft, *, error: InputError | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -631,7 +627,7 @@ async def _screen(
         v=view,
         error=error.key if error else None,
         error_params=error.params if error else {},
-        fmt=_plain,
+        fmt=plain,
     )
     return text, _keyboard(context, draft, view)
 
@@ -646,8 +642,7 @@ async def _show(
     text, markup = await _screen(context, draft, error=error)
     query = update.callback_query
     if query is not None and query.message is not None:
-        with ignore_not_modified():
-            await query.edit_message_text(text, reply_markup=markup)
+        await presses.edit(query.message, text, markup)
         draft.message_id = query.message.message_id
     else:
         message = update.effective_message

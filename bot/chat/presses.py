@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.chat.context import KaoheContext
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ALERT_MAX", "answer", "edit", "refuse", "stale", "strip_buttons"]
+__all__ = ["ALERT_MAX", "answer", "edit", "refuse", "show", "stale", "strip_buttons"]
 
 #: Telegram shows at most 200 characters in a callback answer.
 ALERT_MAX = 200
@@ -67,23 +67,44 @@ async def stale(update: Update, context: KaoheContext) -> None:
     await refuse(update, context, "access/stale_short")
 
 
-async def edit(
-    message: Message | object | None, text: str, markup: InlineKeyboardMarkup | None
-) -> bool:
-    """Edit a message in place; an edit that changes nothing (a repeated press) is no error,
-    nor is a message Telegram no longer lets the bot edit. Return whether it was edited."""
-    if not isinstance(message, Message):
-        return False
+async def show(
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    resend: bool = True,
+) -> None:
+    """Show ``text`` in the message ``message_id``: edit it in place.
+
+    An edit that changes nothing (a repeated press) is no error. A message that is gone (deleted
+    by the person) gets the view as a new message when ``resend``, so the person is never left
+    without the screen they asked for; any other refusal goes on to the error handler.
+    """
     try:
-        await message.edit_text(text, reply_markup=markup)
+        await bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
     except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return True
-        if "can't be edited" in exc.message.lower() or "not found" in exc.message.lower():
-            log.info("message %s can no longer be edited", message.message_id)
-            return False
+        problem = exc.message.lower()
+        if "not modified" in problem:
+            return
+        if "not found" in problem and resend:
+            log.info("message %s is gone; sending the view afresh", message_id)
+            await bot.send_message(chat_id, text, reply_markup=markup)
+            return
         raise
-    return True
+
+
+async def edit(
+    message: object, text: str, markup: InlineKeyboardMarkup | None, *, resend: bool = False
+) -> None:
+    """:func:`show` in the message a press came from (nothing when it is inaccessible)."""
+    if isinstance(message, Message):
+        await show(
+            message.get_bot(), message.chat.id, message.message_id, text, markup, resend=resend
+        )
 
 
 async def strip_buttons(context: KaoheContext, chat_id: int, message_id: int | None) -> None:

@@ -46,8 +46,9 @@ from bot.appraisal.ratings import Sheet, SubmitOutcome
 from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
-from bot.chat.conversations import TypedQuestions, button_conversation, ignore_not_modified
+from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.rules.figures import parse_figure
+from bot.rules.numbers import one_decimal, plain
 from bot.rules.roles import Role
 from storage.engine import transaction
 from storage.models import Cadre, Department, Period, RatingSource, Target
@@ -247,10 +248,6 @@ async def _person(context: KaoheContext, period: Period, ratee: Cadre) -> _Perso
     )
 
 
-def _fmt(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
-
-
 def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKeyboardMarkup]:
     period_id, ratee_id = person.period.id, person.ratee.id
     text = context.render(
@@ -266,7 +263,7 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
                 context.label(
                     "rate.item",
                     title=answer.item.title(context.lang),
-                    score=_fmt(answer.score.score if answer.score else None),
+                    score=one_decimal(answer.score.score if answer.score else None),
                 ),
                 "i",
                 period_id,
@@ -285,7 +282,7 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
         rows.append(
             [
                 RATE.button(
-                    context.label("rate.confirm", total=_fmt(person.head.total.score)),
+                    context.label("rate.confirm", total=one_decimal(person.head.total.score)),
                     "ok",
                     period_id,
                     ratee_id,
@@ -352,7 +349,7 @@ def _item_view(
                 row.append(
                     RATE.button(
                         context.label(
-                            "rate.same_reported", code=target.code, value=_figure(reported)
+                            "rate.same_reported", code=target.code, value=plain(reported)
                         ),
                         "ts",
                         period_id,
@@ -392,7 +389,7 @@ def _item_view(
         if own is not None and own.score is not None:
             extra.append(
                 RATE.button(
-                    context.label("rate.same_self", value=_fmt(own.score.score)),
+                    context.label("rate.same_self", value=one_decimal(own.score.score)),
                     "s",
                     period_id,
                     ratee_id,
@@ -406,28 +403,14 @@ def _item_view(
     return text, keyboards.markup(rows)
 
 
-def _figure(value: Decimal) -> str:
-    return format(value, "f")
-
-
 async def _edit(
     context: KaoheContext,
     chat_id: int,
     message_id: int,
     view: tuple[str, InlineKeyboardMarkup],
 ) -> None:
-    """Edit the rater's one message; a press that changes nothing is not an error."""
-    text, markup = view
-    try:
-        with ignore_not_modified():
-            await context.bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-            )
-    except BadRequest as exc:
-        if "not found" not in exc.message.lower():
-            raise
-        # The message is gone (deleted by the rater): send the view afresh.
-        await context.bot.send_message(chat_id, text, reply_markup=markup)
+    """Show ``view`` in the rater's one message (:func:`bot.chat.presses.show`)."""
+    await presses.show(context.bot, chat_id, message_id, *view)
 
 
 # --- the command ------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.rules.figures import parse_figure
+from bot.rules.numbers import one_decimal
 from bot.rules.roles import Role
 from storage.engine import transaction
 from storage.models import Period, RatingSource
@@ -215,7 +216,7 @@ def _pick_keyboard(context: KaoheContext, sheet: Sheet) -> InlineKeyboardMarkup:
                 context.label(
                     "selfscore.item_button",
                     title=a.item.title(context.lang),
-                    score="—" if a.score is None else f"{a.score.score:.1f}",
+                    score=one_decimal(a.score.score if a.score else None),
                 ),
                 "item",
                 period_id,

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Abort, Cli, run_in_unit, say_issues
 from bot.core.scheme_file import load_scheme
+from bot.rules.numbers import exact
 from bot.rules.scheme import Scheme, SchemeError
 
 __all__ = ["register"]
@@ -318,7 +319,7 @@ def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def _decimal_text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else str(exact(value))
 
 
 def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bot.rules.numbers import one_decimal, plain
+
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -60,7 +62,8 @@ class Texts:
         )
         for env in (self.env, self.plain_env):
             env.globals["label"] = self._label_global
-            env.filters["score"] = format_score
+            env.filters["score"] = one_decimal
+            env.filters["plain"] = plain
 
     def lang(self, language: str | None) -> str:
         """Return a supported language, falling back to the default."""
@@ -102,10 +105,3 @@ class Texts:
 
     def _label_global(self, key: str, lang: str, **params: Any) -> str:
         return self.label(lang, key, **params)
-
-
-def format_score(value: Any) -> str:
-    """Format a score with one decimal, or a dash when there is none."""
-    if value is None:
-        return "—"
-    return f"{value:.1f}" if not isinstance(value, str) else value

@@ -43,6 +43,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.rules import scoring
+from bot.rules.numbers import plain
 
 __all__ = [
     "ORDINARY",
@@ -86,11 +87,6 @@ _KEY_HINT = "use lowercase ASCII letters, digits and _, starting with a letter"
 def _rule(message: str) -> PydanticCustomError:
     """A validation failure whose message is shown to the clerk as written."""
     return PydanticCustomError("scheme_rule", message.replace("{", "(").replace("}", ")"))
-
-
-def _fmt(value: Decimal) -> str:
-    """Show a decimal the way the clerk typed it, without trailing zeros (95, 0.15)."""
-    return format(value.normalize(), "f")
 
 
 class _Model(BaseModel):
@@ -152,7 +148,7 @@ class CategoryItems(RootModel[dict[Key, Item]]):
             raise PydanticCustomError(
                 _WEIGHTS_ERROR,
                 "the weights of this category add up to {total}, not 100",
-                {"total": _fmt(total)},
+                {"total": plain(total)},
             )
         return self
 
@@ -185,7 +181,7 @@ class Sources(_Model):
     def _check(self) -> Self:
         total = self.head + self.democratic + self.self_
         if total != 1:
-            raise _rule(f"the source weights add up to {_fmt(total)}, not 1")
+            raise _rule(f"the source weights add up to {plain(total)}, not 1")
         return self
 
 
@@ -397,7 +393,7 @@ class Bonus(_Model):
     @classmethod
     def _share(cls, value: Decimal) -> Decimal:
         if not Decimal("0.10") <= value <= Decimal("0.20"):
-            raise _rule(f"must be between 0.10 and 0.20 (10%-20%), got {_fmt(value)}")
+            raise _rule(f"must be between 0.10 and 0.20 (10%-20%), got {plain(value)}")
         return value
 
 
@@ -548,7 +544,7 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
-        return _fmt(value)
+        return plain(value)
     if isinstance(value, time):
         return value.isoformat()
     if isinstance(value, dict):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from bot.rules.numbers import plain
 from bot.rules.roster import (
     RosterError,
     RosterIssue,
@@ -260,7 +261,7 @@ def resolve_targets(
                 "name": person[1],
                 "item_zh": item.title_zh,
                 "item_en": item.title_en,
-                "total": format(total.normalize(), "f"),
+                "total": plain(total),
                 "rows": [t.source.row for t in members],
             }
             issues.append(RosterIssue(members[0].source.row, "points", "points_sum", params))

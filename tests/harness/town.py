@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.emulator.simulator import Simulator, SimUser
 from bot.sheets.roster import read_roster
 from storage.engine import transaction
-from storage.models import Cadre, Period, PeriodKind, PeriodState, utcnow
+from storage.models import Cadre, Period, PeriodKind, PeriodState
 from storage.queries.invites import issue_code
 from storage.queries.results import create_tallies
 from storage.queries.roster import import_roster
