@@ -39,10 +39,10 @@ from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filte
 
 from bot.app import build_application  # noqa: E402
 from bot.core.config import Settings  # noqa: E402
+from bot.core.scheme_file import default_scheme  # noqa: E402
 from bot.emulator.request import FakeRequest  # noqa: E402
 from bot.emulator.simulator import Simulator, _text_content  # noqa: E402
 from bot.emulator.telegram import BOT_TOKEN, FakeTelegram  # noqa: E402
-from bot.rules.scheme import default_scheme  # noqa: E402
 from bot.rules.scoring import GRADE_ORDER  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.engine import create_engine, make_session_factory, transaction  # noqa: E402
@@ -61,6 +61,7 @@ class Figures:
     seconds: float
     statements: int
     latencies: list[float]
+    transactions: int = 0
 
     @property
     def per_second(self) -> float:
@@ -72,22 +73,29 @@ class Figures:
 
     def line(self) -> str:
         per_update = f"{self.statements / self.updates:6.1f}" if self.statements else "     -"
+        per_tx = f"{self.transactions / self.updates:5.2f}" if self.transactions else "    -"
         return (
             f"{self.name:<28} {self.updates:>7} updates {self.seconds:8.2f} s "
             f"{self.per_second:9.1f} upd/s  p95 {self.p95_ms:8.1f} ms  "
-            f"DB statements/update {per_update}"
+            f"DB statements/update {per_update}  transactions/update {per_tx}"
         )
 
 
 class StatementCounter:
-    """Counts the SQL statements an engine executes (BEGIN and PRAGMA included)."""
+    """Counts the SQL statements an engine executes (BEGIN and PRAGMA included) and the
+    transactions it begins."""
 
     def __init__(self, engine: Any) -> None:
         self.count = 0
+        self.transactions = 0
         event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+        event.listen(engine.sync_engine, "begin", self._begin)
 
     def _count(self, *_: Any) -> None:
         self.count += 1
+
+    def _begin(self, *_: Any) -> None:
+        self.transactions += 1
 
 
 async def _timed(sim: Simulator, update: dict[str, Any], latencies: list[float]) -> None:
@@ -201,7 +209,7 @@ async def run_kaohe(n: int, url: str, workdir: Path) -> tuple[Figures, int]:
             )
         await _wave(sim, presses, latencies)
         seconds = time.perf_counter() - started
-        statements = counter.count
+        statements, transactions = counter.count, counter.transactions
     engine = create_engine(url)
     async with make_session_factory(engine)() as session:
         submitted = (
@@ -210,7 +218,10 @@ async def run_kaohe(n: int, url: str, workdir: Path) -> tuple[Figures, int]:
             )
         ).one()[0]
     await engine.dispose()
-    return Figures("kaohe self-score", len(latencies), seconds, statements, latencies), submitted
+    figures = Figures(
+        "kaohe self-score", len(latencies), seconds, statements, latencies, transactions
+    )
+    return figures, submitted
 
 
 async def run_echo(n: int, waves: int) -> Figures:

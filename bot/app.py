@@ -23,7 +23,7 @@ from bot.chat import (
     selfscore,
     signup,
 )
-from bot.chat.context import KaoheApplication, KaoheContext
+from bot.chat.context import AlreadyHandled, KaoheApplication, KaoheContext
 from bot.chat.menus import keep_menu, set_default_menus
 from bot.chat.persistence import DatabasePersistence
 from bot.chat.processor import PerUserUpdateProcessor
@@ -158,6 +158,11 @@ async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
 async def _error_handler(update: object, context: KaoheContext) -> None:
     """Log the failure, then tell the person something useful; never a traceback or secret."""
     error = context.error
+    if isinstance(error, AlreadyHandled):
+        # Another delivery of this update did the work; this one wrote nothing and says nothing.
+        if isinstance(update, Update):
+            context.set_outcome(update.update_id, "duplicate")
+        return
     if isinstance(update, Update):
         context.set_outcome(update.update_id, f"error:{type(error).__name__}")
     log.error("update handling failed", exc_info=error)

@@ -91,6 +91,8 @@ class Cadre(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     department_id: int = Field(foreign_key="department.id", index=True)
     name: str = Field(max_length=50)
+    # The person's place in the roster file (rank within the department), for every list.
+    position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     roles: str = Field(default="cadre", max_length=64)
     title: str | None = Field(default=None, max_length=50)
     supervisor_id: int | None = Field(default=None, foreign_key="cadre.id")
@@ -161,10 +163,20 @@ class AuditLog(SQLModel, table=True):
 
 
 class ProcessedUpdate(SQLModel, table=True):
-    """Update ids already handled: Telegram may deliver an update twice."""
+    """Update ids already handled: Telegram may deliver an update twice.
+
+    Keyed by the bot too: update ids are each bot's own sequence, and the towns of a county may
+    run their bots on one database. Rows of before the key had the bot carry ``bot_id`` 0.
+    """
 
     __tablename__ = "processed_update"
 
+    bot_id: int = Field(
+        default=0,
+        sa_type=BigInteger,
+        primary_key=True,
+        sa_column_kwargs={"autoincrement": False, "server_default": "0"},
+    )
     update_id: int = Field(
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
@@ -390,9 +402,19 @@ class BallotTally(SQLModel, table=True):
 
 
 class DisciplineRecord(SQLModel, table=True):
-    """An office-rules violation (机关制度) recorded by the office; undone, never deleted."""
+    """An office-rules violation (机关制度) recorded by the office; undone, never deleted.
+
+    ``draft_token`` is the confirmed flow's token: a retried confirmation of the same flow (after
+    a crash between the record's commit and the reply) meets the unique key instead of writing
+    the record twice.
+    """
 
     __tablename__ = "discipline_record"
+    __table_args__ = (
+        UniqueConstraint(
+            "unit_id", "draft_token", "cadre_id", name="uq_discipline_record_draft_token"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
@@ -402,6 +424,7 @@ class DisciplineRecord(SQLModel, table=True):
     deduction: Decimal = Field(sa_type=DecimalText)
     occurred_on: date
     note: str | None = Field(default=None, max_length=500)
+    draft_token: str | None = Field(default=None, max_length=32)
     created_by_id: int | None = Field(default=None, foreign_key="cadre.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -414,9 +437,13 @@ class BonusEntryKind(StrEnum):
 
 
 class BonusEntry(SQLModel, table=True):
-    """A one-off reward or deduction (money) on a cadre's year-end bonus, with its reason."""
+    """A one-off reward or deduction (money) on a cadre's year-end bonus, with its reason
+    (``draft_token``: as for :class:`DisciplineRecord`)."""
 
     __tablename__ = "bonus_entry"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "draft_token", "cadre_id", name="uq_bonus_entry_draft_token"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
@@ -425,6 +452,7 @@ class BonusEntry(SQLModel, table=True):
     kind: str = Field(max_length=16)
     amount: Decimal = Field(sa_type=DecimalText)
     reason: str = Field(max_length=500)
+    draft_token: str | None = Field(default=None, max_length=32)
     created_by_id: int | None = Field(default=None, foreign_key="cadre.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,9 +1,10 @@
 """Who is asking, and may they?
 
-One handler runs before any capability: it drops updates Telegram delivered twice, resolves the
-sender's roster entry and stops strangers, in one short transaction (it runs for every update,
-so it costs one database round of its own, not two). Roles are checked again by each capability
-on every message and button press (:func:`require`), because a menu is only a hint.
+One handler runs before any capability: it drops updates that were handled already, resolves the
+sender's roster entry and stops strangers, in one short read (it runs for every update, so it costs
+one database round of its own, not two). The update is claimed later, in the same transaction as the
+work it asks for (:meth:`bot.chat.context.KaoheContext.unit_of_work`). Roles are checked again by
+each capability on every message and button press (:func:`require`), because a menu is only a hint.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 from bot.chat.context import KaoheContext
 from bot.chat.menus import keep_menu
 from bot.rules.roles import Role
-from storage.engine import transaction
 from storage.queries.roster import get_cadre_by_telegram
-from storage.queries.updates import claim_update
+from storage.queries.updates import is_processed
 
 Handler = Callable[[Update, KaoheContext], Awaitable[Any]]
 
@@ -61,16 +61,19 @@ def _is_public(update: Update) -> bool:
 async def gate(update: Update, context: KaoheContext) -> None:
     """Drop a repeated update; load the sender's roster entry; answer strangers and stop them."""
     user = update.effective_user
-    async with transaction(context.services.sessions) as session:
-        fresh = await claim_update(session=session, update_id=update.update_id, now=context.now())
+    async with context.services.sessions() as session:
+        seen = await is_processed(
+            session=session, bot_id=context.bot.id, update_id=update.update_id
+        )
         cadre = (
             await get_cadre_by_telegram(
                 session=session, unit_id=context.unit_id, telegram_user_id=user.id
             )
-            if fresh and user is not None
+            if not seen and user is not None
             else None
         )
-    if not fresh:
+    if seen:
+        context.services.claims.add(update.update_id)
         context.set_outcome(update.update_id, "duplicate")
         raise ApplicationHandlerStop
     if user is None:

@@ -38,7 +38,7 @@ from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
-from storage.engine import forget_old_row_versions, transaction
+from storage.engine import forget_old_row_versions
 
 VOTE = keyboards.Family(
     "vote",
@@ -244,7 +244,7 @@ async def _set_callback(update: Update, context: KaoheContext, press: keyboards.
     query = update.callback_query
     assert query is not None and context.cadre is not None
     period_id, ratee_id, grade = press["period"], press["ratee"], press["grade"]
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         ballot, changed = await ballots.choose(
             session=session,
             unit_id=_unit_id(context),
@@ -323,7 +323,7 @@ async def _confirm_callback(update: Update, context: KaoheContext, press: keyboa
     assert query is not None and context.cadre is not None
     period_id = press["period"]
     today = context.today()
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         result = await ballots.cast(
             session=session,
             unit_id=_unit_id(context),

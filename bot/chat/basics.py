@@ -12,7 +12,6 @@ from bot.chat.context import KaoheContext
 from bot.chat.menus import keep_menu
 from bot.chat.profile import profile_view
 from bot.core.texts import LANGUAGES
-from storage.engine import transaction
 from storage.models import Cadre
 from storage.queries import audit
 
@@ -83,7 +82,7 @@ async def _set_language(update: Update, context: KaoheContext, language: str) ->
         # Not signed up yet: remember the choice for this chat only.
         context.user_data["lang"] = language  # type: ignore[index]
         return
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         cadre = await session.get(Cadre, context.cadre.id)
         assert cadre is not None
         old = cadre.language

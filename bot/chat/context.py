@@ -7,16 +7,22 @@ caller (the roster entry of whoever sent it) is resolved once and carried on the
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core.services import Services
 from bot.core.texts import Texts
 from bot.rules.roles import Role
+from storage.engine import transaction
 from storage.models import Cadre
 from storage.queries.periods import as_utc
+from storage.queries.updates import claim_update
 
 
 class KaoheApplication(Application):  # type: ignore[type-arg]
@@ -27,6 +33,10 @@ class KaoheApplication(Application):  # type: ignore[type-arg]
         self.services = services
 
 
+class AlreadyHandled(Exception):
+    """Another delivery of the same update claimed it first; this one writes nothing."""
+
+
 class KaoheContext(CallbackContext[ExtBot, dict, dict, dict]):  # type: ignore[type-arg]
     """CallbackContext with the caller's roster entry and language."""
 
@@ -35,7 +45,16 @@ class KaoheContext(CallbackContext[ExtBot, dict, dict, dict]):  # type: ignore[t
     ):  # type: ignore[type-arg]
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.cadre: Cadre | None = None
+        self.update_id: int | None = None
         self.lang: str = application.services.settings.default_language  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_update(cls, update: object, application: Application) -> KaoheContext:  # type: ignore[type-arg, override]
+        """The context of one update; it knows the update's id, to claim it with the work."""
+        context = super().from_update(update, application)
+        if isinstance(update, Update):
+            context.update_id = update.update_id
+        return context  # type: ignore[return-value]
 
     @property
     def services(self) -> Services:
@@ -60,6 +79,26 @@ class KaoheContext(CallbackContext[ExtBot, dict, dict, dict]):  # type: ignore[t
         aware = as_utc(moment)
         assert aware is not None
         return aware.astimezone(self.services.settings.zone)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction of this update's work, which also claims the update (the first one).
+
+        The claim and the work commit together: a crash between them is impossible, so a
+        redelivered update is either handled (nothing was written) or dropped (it all was).
+        A claim lost to a concurrent delivery of the same update raises :class:`AlreadyHandled`
+        and writes nothing.
+        """
+        update_id = self.update_id
+        async with transaction(self.services.sessions) as session:
+            if update_id is not None and update_id not in self.services.claims:
+                claimed = await claim_update(
+                    session=session, bot_id=self.bot.id, update_id=update_id, now=self.now()
+                )
+                if not claimed:
+                    raise AlreadyHandled(update_id)
+                self.services.claims.add(update_id)
+            yield session
 
     def now(self) -> datetime:
         """The bot's clock: every "now" of a handler comes from here."""

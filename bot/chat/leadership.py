@@ -8,7 +8,6 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.chat.context import KaoheContext
 from bot.rules.roles import Role
-from storage.engine import transaction
 from storage.models import Unit
 from storage.queries import audit
 
@@ -27,7 +26,7 @@ async def bind_leadership_cmd(update: Update, context: KaoheContext) -> None:
         context.set_outcome(update.update_id, "refused:role")
         await message.reply_text(context.render("leadership/only_office"))
         return
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         unit = await session.get(Unit, cadre.unit_id)
         assert unit is not None
         old = unit.leadership_chat_id

@@ -77,7 +77,6 @@ from bot.rules.figures import InputError, parse_amount, parse_day, parse_text
 from bot.rules.numbers import plain
 from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
-from storage.engine import transaction
 from storage.models import BonusEntryKind, Period
 from storage.queries import office as office_q
 from storage.queries import periods as periods_q
@@ -910,7 +909,7 @@ async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: Any) -
         return await _refuse(update, context, "already_undone")
     actor = context.cadre
     assert actor is not None
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         if draft.kind == Kind.DISCIPLINE:
             outcome = await office_q.undo_discipline(
                 session=session,
@@ -956,7 +955,7 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: Any
         return await _refuse(update, context, "not_found")
     actor = context.cadre
     assert actor is not None and cadre is not None
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         if draft.kind == Kind.DISCIPLINE:
             assert period is not None and draft.violation is not None and draft.day is not None
             record_id = (

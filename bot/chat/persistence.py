@@ -8,9 +8,13 @@ backed up with the rest of the database. Everything kept in ``user_data`` must b
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlmodel import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import BasePersistence, PersistenceInput
 
 from bot.core.clock import Clock
@@ -20,6 +24,12 @@ from storage.models import PersistedConversation, PersistedData
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
 CDCData = Any
+
+
+# One write of the persistence, run in the session it is given.
+Write = Callable[[AsyncSession], Awaitable[None]]
+# The writes of the batch under way in this task, if any (see DatabasePersistence.batch).
+_BATCH: ContextVar[list[Write] | None] = ContextVar("persistence_batch", default=None)
 
 
 def _key(key: ConversationKey) -> str:
@@ -52,6 +62,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         )
         self._sessions = sessions
         self._clock = clock
+        self._after_commit: list[Callable[[], None]] = []
         self._stored: dict[tuple[str, int], str] = {}
 
     async def _load(self, kind: str) -> dict[int, dict[Any, Any]]:
@@ -63,13 +74,46 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             self._stored[(kind, int(row.key))] = _canonical(row.data or {})
         return {int(row.key): dict(row.data or {}) for row in rows}
 
+    @asynccontextmanager
+    async def batch(self, *first: Write) -> AsyncIterator[None]:
+        """Collect the writes made inside (python-telegram-bot's ``update_persistence``) and
+        commit them, after the writes in ``first``, in one transaction."""
+        writes: list[Write] = list(first)
+        token = _BATCH.set(writes)
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+        if writes:
+            async with transaction(self._sessions) as session:
+                for write in writes:
+                    await write(session)
+        for done in self._after_commit:
+            done()
+        self._after_commit.clear()
+
+    async def _write(self, write: Write, done: Callable[[], None] | None = None) -> None:
+        """Run ``write`` in its own transaction, or in the batch under way."""
+        writes = _BATCH.get()
+        if writes is not None:
+            writes.append(write)
+            if done is not None:
+                self._after_commit.append(done)
+            return
+        async with transaction(self._sessions) as session:
+            await write(session)
+        if done is not None:
+            done()
+
     async def _store(self, kind: str, key: int, data: dict[Any, Any]) -> None:
         canonical = _canonical(data)
         if self._stored.get((kind, key)) == canonical:
             return
-        async with transaction(self._sessions) as session:
+        now = self._clock.now()
+
+        async def write(session: AsyncSession) -> None:
             statement = insert_for(session, PersistedData).values(
-                kind=kind, key=str(key), data=data, updated_at=self._clock.now()
+                kind=kind, key=str(key), data=data, updated_at=now
             )
             await session.exec(
                 statement.on_conflict_do_update(
@@ -80,16 +124,23 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                     },
                 )
             )
-        self._stored[(kind, key)] = canonical
+
+        def done() -> None:
+            self._stored[(kind, key)] = canonical
+
+        await self._write(write, done)
 
     async def _drop(self, kind: str, key: int) -> None:
         self._stored.pop((kind, key), None)
-        async with transaction(self._sessions) as session:
+
+        async def write(session: AsyncSession) -> None:
             await session.exec(
                 delete(PersistedData)
                 .where(PersistedData.kind == kind)  # type: ignore[arg-type]
                 .where(PersistedData.key == str(key))  # type: ignore[arg-type]
             )
+
+        await self._write(write)
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return await self._load("user")
@@ -115,7 +166,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        async with transaction(self._sessions) as session:
+        async def write(session: AsyncSession) -> None:
             if new_state is None:
                 await session.exec(
                     delete(PersistedConversation)
@@ -131,6 +182,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                     index_elements=["name", "key"], set_={"state": statement.excluded.state}
                 )
             )
+
+        await self._write(write)
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         await self._store("user", user_id, data)

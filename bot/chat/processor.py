@@ -12,11 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.chat.persistence import DatabasePersistence
+from storage.engine import transaction
+from storage.queries.updates import claim_update
 
 if TYPE_CHECKING:
     from bot.chat.context import KaoheApplication
@@ -86,8 +91,19 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         app = self.application
         if app is None:
             return
-        if app.persistence is not None:
-            await app.update_persistence()
+        claim = self._claim_unclaimed(app, update) if isinstance(update, Update) else None
+        persistence = app.persistence
+        if isinstance(persistence, DatabasePersistence):
+            # The claim of an update that wrote nothing and this update's conversation state
+            # and user data: one transaction.
+            async with persistence.batch(*([claim] if claim else [])):
+                await app.update_persistence()
+        else:
+            if claim is not None:
+                async with transaction(app.services.sessions) as session:
+                    await claim(session)
+            if persistence is not None:
+                await app.update_persistence()
         if isinstance(update, Update):
             outcome = app.services.outcomes.pop(update.update_id, "ok")
             user = update.effective_user.id if update.effective_user else "-"
@@ -99,6 +115,22 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _claim_unclaimed(
+        self, app: KaoheApplication, update: Update
+    ) -> Callable[[AsyncSession], Awaitable[None]] | None:
+        """The claim of an update whose handling wrote nothing (a view, a refusal), so that a
+        redelivery is dropped; None for one that was claimed with its work (or a duplicate)."""
+        services = app.services
+        if update.update_id in services.claims:
+            services.claims.discard(update.update_id)
+            return None
+        now, bot_id, update_id = services.now(), app.bot.id, update.update_id
+
+        async def claim(session: AsyncSession) -> None:
+            await claim_update(session=session, bot_id=bot_id, update_id=update_id, now=now)
+
+        return claim
 
     async def initialize(self) -> None:
         return None

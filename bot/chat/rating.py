@@ -30,6 +30,7 @@ from decimal import Decimal
 from enum import StrEnum, unique
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -50,7 +51,6 @@ from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.rules.figures import parse_figure
 from bot.rules.numbers import one_decimal, plain
 from bot.rules.roles import Role
-from storage.engine import transaction
 from storage.models import Cadre, Department, Period, RatingSource, Target
 from storage.queries import periods as periods_q
 from storage.queries import ratings as ratings_q
@@ -152,34 +152,32 @@ class Row:
     head_total: Decimal | None
 
 
-async def _rows(context: KaoheContext, period: Period) -> list[Row]:
+async def _rows(context: KaoheContext, period: Period, session: AsyncSession) -> list[Row]:
     rater = context.cadre
     assert rater is not None and period.id is not None
-    async with context.services.sessions() as session:
-        people = await ratings.ratees_of(session=session, rater=rater)
-        found = await ratings_q.period_ratings(session=session, period_id=period.id)
+    people = await ratings.ratees_of(session=session, rater=rater)
+    found = await ratings_q.period_ratings(session=session, period_id=period.id)
     by_key = {(r.ratee_id, r.source): r for r in found}
     rows = []
-    if True:
-        for cadre in people:
-            assert cadre.id is not None
-            own, head = by_key.get((cadre.id, SELF.value)), by_key.get((cadre.id, HEAD.value))
-            self_state = own.state if own else ratings_q.MISSING
-            head_state = head.state if head else ratings_q.MISSING
-            if head_state == "submitted":
-                mark = "done"
-            elif self_state == "submitted":
-                mark = "todo"
-            else:
-                mark = "wait"
-            relation = (
-                "department"
-                if rater.has(Role.HEAD) and cadre.department_id == rater.department_id
-                else "supervised"
-            )
-            rows.append(
-                Row(cadre, relation, mark, self_state, head_state, head.total if head else None)
-            )
+    for cadre in people:
+        assert cadre.id is not None
+        own, head = by_key.get((cadre.id, SELF.value)), by_key.get((cadre.id, HEAD.value))
+        self_state = own.state if own else ratings_q.MISSING
+        head_state = head.state if head else ratings_q.MISSING
+        if head_state == "submitted":
+            mark = "done"
+        elif self_state == "submitted":
+            mark = "todo"
+        else:
+            mark = "wait"
+        relation = (
+            "department"
+            if rater.has(Role.HEAD) and cadre.department_id == rater.department_id
+            else "supervised"
+        )
+        rows.append(
+            Row(cadre, relation, mark, self_state, head_state, head.total if head else None)
+        )
     return rows
 
 
@@ -223,16 +221,17 @@ class _Person:
     left: int  # people on the list not rated yet
 
 
-async def _person(context: KaoheContext, period: Period, ratee: Cadre) -> _Person:
+async def _person(
+    context: KaoheContext, period: Period, ratee: Cadre, session: AsyncSession
+) -> _Person:
     rater = context.cadre
     assert rater is not None
-    async with context.services.sessions() as session:
-        own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
-        head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
-        department = await session.get(Department, ratee.department_id)
-        people = await ratings.ratees_of(session=session, rater=rater)
-        assert period.id is not None
-        found = await ratings_q.period_ratings(session=session, period_id=period.id)
+    own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
+    head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
+    department = await session.get(Department, ratee.department_id)
+    people = await ratings.ratees_of(session=session, rater=rater)
+    assert period.id is not None
+    found = await ratings_q.period_ratings(session=session, period_id=period.id)
     rated = {r.ratee_id for r in found if r.source == HEAD.value and r.state == "submitted"}
     ids = [c.id for c in people]
     left = sum(1 for c in people if c.id not in rated)
@@ -433,6 +432,7 @@ async def rate_cmd(update: Update, context: KaoheContext) -> object:
             if period is None
             else None
         )
+        rows = await _rows(context, period, session) if period is not None else []
     if period is None:
         context.set_outcome(update.update_id, "rate:no_window")
         await message.reply_text(
@@ -443,7 +443,6 @@ async def rate_cmd(update: Update, context: KaoheContext) -> object:
             )
         )
         return END
-    rows = await _rows(context, period)
     if not rows:
         context.set_outcome(update.update_id, "rate:nobody")
         await message.reply_text(context.render("rating/nobody", period=period))
@@ -488,27 +487,26 @@ class _Checked:
 
 
 async def _check_person(
-    context: KaoheContext, press: keyboards.Press
+    context: KaoheContext, press: keyboards.Press, session: AsyncSession
 ) -> tuple[Period, Cadre | None, Sheet | None, Sheet | None] | str:
     """The press's period (open) and ratee (theirs to rate), with both sheets of an item press;
     else the template of the alert to show."""
     rater = context.cadre
     assert rater is not None
-    async with context.services.sessions() as session:
-        period = await open_period(
-            session=session, period_id=press["period"], unit_id=rater.unit_id, now=context.now()
-        )
-        if period is None:
-            return "rating/closed_short"
-        if "ratee" not in press.values:
-            return period, None, None, None
-        ratee = await unit_cadre(session=session, unit_id=rater.unit_id, cadre_id=press["ratee"])
-        if ratee is None or not await ratings.may_rate(session=session, rater=rater, ratee=ratee):
-            return "rating/foreign_short"
-        if "item" not in press.values:
-            return period, ratee, None, None
-        head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
-        own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
+    period = await open_period(
+        session=session, period_id=press["period"], unit_id=rater.unit_id, now=context.now()
+    )
+    if period is None:
+        return "rating/closed_short"
+    if "ratee" not in press.values:
+        return period, None, None, None
+    ratee = await unit_cadre(session=session, unit_id=rater.unit_id, cadre_id=press["ratee"])
+    if ratee is None or not await ratings.may_rate(session=session, rater=rater, ratee=ratee):
+        return "rating/foreign_short"
+    if "item" not in press.values:
+        return period, ratee, None, None
+    head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
+    own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
     return period, ratee, head, own
 
 
@@ -544,9 +542,11 @@ def _check_item(
     return _Checked("ts", period, ratee, item_key, target=target, fields={"actual": actual})
 
 
-async def _check(context: KaoheContext, press: keyboards.Press) -> _Checked | str:
+async def _check(
+    context: KaoheContext, press: keyboards.Press, session: AsyncSession
+) -> _Checked | str:
     """Check a press against the database; return it, or the template of the alert to show."""
-    found = await _check_person(context, press)
+    found = await _check_person(context, press, session)
     if isinstance(found, str):
         return found
     period, ratee, head, own = found
@@ -561,7 +561,25 @@ async def _rating_press(update: Update, context: KaoheContext, press: keyboards.
     """Handle a rating button: checked on the server, written, answered, then shown."""
     query = update.callback_query
     assert query is not None and query.message is not None and context.cadre is not None
-    checked = await _check(context, press)
+    person: _Person | None = None
+    rows: list[Row] = []
+    async with context.unit_of_work() as session:
+        checked = await _check(context, press, session)
+        if isinstance(checked, _Checked) and checked.action == "list":
+            rows = await _rows(context, checked.period, session)
+        elif isinstance(checked, _Checked) and checked.ratee is not None:
+            if checked.fields is not None:
+                await _save(
+                    context,
+                    session,
+                    checked.period,
+                    checked.ratee,
+                    checked.item,
+                    checked.target,
+                    checked.fields,
+                )
+            if checked.action != "ok":
+                person = await _person(context, checked.period, checked.ratee, session)
     if isinstance(checked, str):
         context.set_outcome(update.update_id, f"rate:refused:{checked.split('/')[-1]}")
         await presses.refuse(update, context, checked)
@@ -573,15 +591,9 @@ async def _rating_press(update: Update, context: KaoheContext, press: keyboards.
     if checked.action == "list":
         await presses.answer(update, context)
         forget_typing(context)
-        rows = await _rows(context, checked.period)
         await _edit(context, chat_id, message_id, _list_view(context, checked.period, rows))
         return END
-    assert checked.ratee is not None
-    if checked.fields is not None:
-        await _save(
-            context, checked.period, checked.ratee, checked.item, checked.target, checked.fields
-        )
-    person = await _person(context, checked.period, checked.ratee)
+    assert checked.ratee is not None and person is not None
     await presses.answer(update, context, _scored_toast(context, person, checked))
     if checked.action in ("p", "s"):
         forget_typing(context)
@@ -645,6 +657,7 @@ press_callback = require(*RATERS)(
 
 async def _save(
     context: KaoheContext,
+    session: AsyncSession,
     period: Period,
     ratee: Cadre,
     item_key: str | None,
@@ -654,19 +667,18 @@ async def _save(
     """Save one answer of the caller's rating of ``ratee`` (audited once submitted)."""
     rater = context.cadre
     assert rater is not None and item_key is not None
-    async with transaction(context.services.sessions) as session:
-        await ratings.record_answer(
-            session=session,
-            period=period,
-            ratee=ratee,
-            rater=rater,
-            source=HEAD,
-            key=ratings_q.line_key(item_key, target),
-            item_key=item_key,
-            target_id=target.id if target else None,
-            now=context.now(),
-            **fields,
-        )
+    await ratings.record_answer(
+        session=session,
+        period=period,
+        ratee=ratee,
+        rater=rater,
+        source=HEAD,
+        key=ratings_q.line_key(item_key, target),
+        item_key=item_key,
+        target_id=target.id if target else None,
+        now=context.now(),
+        **fields,
+    )
 
 
 async def submit_once(
@@ -679,7 +691,7 @@ async def submit_once(
     Return the submitted sheet, or None when this press submitted nothing. What was submitted
     stays submitted whether or not the answer reaches Telegram (:func:`bot.chat.presses.answer`).
     """
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         submitted, sheet = await ratings.submit_sheet(
             session=session,
             period=sheet.period,
@@ -720,7 +732,8 @@ async def _confirm(update: Update, context: KaoheContext, press: _Checked) -> ob
     if submitted is None:
         return None
     forget_typing(context)
-    person = await _person(context, press.period, press.ratee)
+    async with context.services.sessions() as session:
+        person = await _person(context, press.period, press.ratee, session)
     await _edit(
         context, query.message.chat.id, query.message.message_id, _person_view(context, person)
     )
@@ -765,7 +778,8 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
         context.set_outcome(update.update_id, "rate:nothing_pending")
         await message.reply_text(context.render("rating/nothing_pending"))
         return END
-    async with context.services.sessions() as session:
+    problem: str | None = None
+    async with context.unit_of_work() as session:
         period = await open_period(
             session=session, period_id=pending.period, unit_id=rater.unit_id, now=context.now()
         )
@@ -775,27 +789,42 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
             and ratee is not None
             and await ratings.may_rate(session=session, rater=rater, ratee=ratee)
         )
+        person = (
+            await _person(context, period, ratee, session)
+            if period is not None and ratee is not None and allowed
+            else None
+        )
+        answer = person.head.answer(pending.item) if person else None
+        found = (
+            person.head.target(pending.target) if person and pending.target is not None else None
+        )
+        target = found[1] if found else None
+        if person is not None and answer is not None and (pending.target is None or found):
+            figure = parse_figure(message.text, maximum=None if target else Decimal(100))
+            if figure.problem is not None or message.text is None:
+                problem = (
+                    figure.problem.value if figure.problem and message.text else "number_expected"
+                )
+            else:
+                fields = {"actual": figure.value} if target else {"score": figure.value}
+                assert period is not None and ratee is not None
+                await _save(context, session, period, ratee, answer.key, target, fields)
+                person = await _person(context, period, ratee, session)
     if period is None:
         forget_typing(context)
         context.set_outcome(update.update_id, "rate:closed")
         await message.reply_text(context.render("rating/closed"))
         return END
-    if not allowed or ratee is None:
+    if not allowed or ratee is None or person is None:
         forget_typing(context)
         context.set_outcome(update.update_id, "rate:refused:foreign")
         await message.reply_text(context.render("rating/foreign"))
         return END
-    person = await _person(context, period, ratee)
-    answer = person.head.answer(pending.item)
-    found = person.head.target(pending.target) if pending.target is not None else None
     if answer is None or (pending.target is not None and found is None):
         forget_typing(context)
         await message.reply_text(context.render("rating/nothing_pending"))
         return END
-    target = found[1] if found else None
-    figure = parse_figure(message.text, maximum=None if target else Decimal(100))
-    if figure.problem is not None or message.text is None:
-        problem = figure.problem.value if figure.problem and message.text else "number_expected"
+    if problem is not None:
         context.set_outcome(update.update_id, f"rate:refused:{problem}")
         await message.reply_text(
             context.render(
@@ -807,11 +836,8 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
             )
         )
         return None
-    fields = {"actual": figure.value} if target else {"score": figure.value}
-    await _save(context, period, ratee, answer.key, target, fields)
     forget_typing(context)
     context.set_outcome(update.update_id, "rate:typed")
-    person = await _person(context, period, ratee)
     view = (
         _item_view(context, person, pending.item)
         if target is not None

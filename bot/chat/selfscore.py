@@ -24,11 +24,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum, unique
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import (
     InlineKeyboardMarkup,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -51,7 +54,6 @@ from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.rules.figures import parse_figure
 from bot.rules.numbers import one_decimal
 from bot.rules.roles import Role
-from storage.engine import transaction
 from storage.models import Period, RatingSource
 from storage.queries import periods as periods_q
 from storage.queries.ratings import line_key
@@ -402,29 +404,15 @@ class _Turn:
     sheet: Sheet
 
 
-async def _turn(update: Update, context: KaoheContext) -> _Turn | object:
-    """The position, checked against an open period and the sheet; else the state to return."""
-    message = update.effective_message
-    assert message is not None
-    position = _position(context)
-    if position is None:
-        # No question is open (it was left, e.g. by /cancel while another conversation asked).
-        context.set_outcome(update.update_id, "unknown")
-        await message.reply_text(context.render("basics/unknown"))
-        return END
-    loaded = await _load(context, position.period)
-    if loaded is None:
-        _remember(context, None)
-        context.set_outcome(update.update_id, "selfscore:closed")
-        await message.reply_text(
-            context.render("selfscore/closed"), reply_markup=ReplyKeyboardRemove()
-        )
-        return END
-    period, sheet = loaded
-    if position.spot not in steps_of(sheet, only=position.item if position.change else None):
-        _remember(context, None)  # the office changed the targets under our feet: start over
-        return await _resume(update, context, sheet)
-    return _Turn(position, period, sheet)
+@dataclass(frozen=True)
+class _Decision:
+    """What a message does to the open question: save these fields, then go on (``next``),
+    go back, or ask again because of ``problem``."""
+
+    move: str  # "next" | "back" | "again"
+    fields: dict[str, Any] | None = None
+    problem: str | None = None
+    outcome: str = ""
 
 
 def _is(context: KaoheContext, text: str | None, key: str) -> bool:
@@ -435,31 +423,63 @@ def _is(context: KaoheContext, text: str | None, key: str) -> bool:
     return any(typed == context.texts.label(language, key).casefold() for language in ("zh", "en"))
 
 
-async def _save(context: KaoheContext, turn: _Turn, **fields: Any) -> _Turn:
-    """Save one answer; the turn goes on with the sheet as it is now (read in the same
-    transaction, so the next question and the summary show what was saved)."""
+def _decide(context: KaoheContext, turn: _Turn, message: Message) -> _Decision:
+    """Read the message as the answer the open question wants (nothing is written here)."""
+    step = turn.position.step
+    text = message.text
+    if step is not Step.EVIDENCE and text is None:
+        kind = "text_expected" if step is Step.NOTE else "number_expected"
+        return _Decision("again", problem=kind, outcome=f"refused:{kind}")
+    if _is(context, text, "selfscore.back"):
+        return _Decision("back", outcome="back")
+    if step in (Step.SCORE, Step.TARGET):
+        figure = parse_figure(text, maximum=Decimal(100) if step is Step.SCORE else None)
+        if figure.problem is not None:
+            return _Decision("again", problem=figure.problem, outcome=f"refused:{figure.problem}")
+        name = "score" if step is Step.SCORE else "actual"
+        return _Decision("next", {name: figure.value}, outcome=name)
+    if step is Step.NOTE:
+        if _is(context, text, "selfscore.skip"):
+            return _Decision("next", outcome="note")
+        note = (text or "").strip()
+        if len(note) > NOTE_MAX:
+            return _Decision("again", problem="too_long", outcome="refused:too_long")
+        return _Decision("next", {"note": note or None}, outcome="note")
+    if message.photo:
+        return _Decision(
+            "next", {"evidence": (message.photo[-1].file_id, "photo")}, outcome="evidence"
+        )
+    if message.document:
+        return _Decision(
+            "next", {"evidence": (message.document.file_id, "document")}, outcome="evidence"
+        )
+    if _is(context, text, "selfscore.skip"):
+        return _Decision("next", outcome="evidence")
+    return _Decision("again", problem="file_expected", outcome="refused:file_expected")
+
+
+async def _record(
+    session: AsyncSession, context: KaoheContext, turn: _Turn, fields: dict[str, Any]
+) -> _Turn:
+    """Save one answer in the unit of work; the turn goes on with the sheet as it is now (read
+    in the same transaction, so the next question and the summary show what was saved)."""
     cadre = context.cadre
     assert cadre is not None
     target = turn.position.target
-    answer = turn.sheet.answer(turn.position.item)
-    assert answer is not None
     found = turn.sheet.target(target) if target is not None else None
-    async with transaction(context.services.sessions) as session:
-        await ratings.record_answer(
-            session=session,
-            period=turn.period,
-            ratee=cadre,
-            rater=cadre,
-            source=SELF,
-            key=line_key(turn.position.item, found[1] if found else None),
-            item_key=turn.position.item,
-            target_id=target,
-            now=context.now(),
-            **fields,
-        )
-        sheet = await ratings.load_sheet(
-            session=session, period=turn.period, ratee=cadre, source=SELF
-        )
+    await ratings.record_answer(
+        session=session,
+        period=turn.period,
+        ratee=cadre,
+        rater=cadre,
+        source=SELF,
+        key=line_key(turn.position.item, found[1] if found else None),
+        item_key=turn.position.item,
+        target_id=target,
+        now=context.now(),
+        **fields,
+    )
+    sheet = await ratings.load_sheet(session=session, period=turn.period, ratee=cadre, source=SELF)
     return _Turn(turn.position, turn.period, sheet)
 
 
@@ -499,98 +519,51 @@ async def _back(update: Update, context: KaoheContext, turn: _Turn) -> object:
     )
 
 
-async def _score(update: Update, context: KaoheContext, turn: _Turn) -> object:
-    """Take the score of a judged item."""
-    assert update.effective_message is not None
-    text = update.effective_message.text
-    if _is(context, text, "selfscore.back"):
-        return await _back(update, context, turn)
-    figure = parse_figure(text)
-    if figure.problem is not None:
-        context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
-        return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)
-    turn = await _save(context, turn, score=figure.value)
-    context.set_outcome(update.update_id, "selfscore:score")
-    return await _next(update, context, turn)
-
-
-async def _target(update: Update, context: KaoheContext, turn: _Turn) -> object:
-    """Take the actual figure of one target of a quantified item."""
-    assert update.effective_message is not None
-    text = update.effective_message.text
-    if _is(context, text, "selfscore.back"):
-        return await _back(update, context, turn)
-    figure = parse_figure(text, maximum=None)
-    if figure.problem is not None:
-        context.set_outcome(update.update_id, f"selfscore:refused:{figure.problem.value}")
-        return await _ask(update, context, turn.sheet, turn.position, problem=figure.problem)
-    turn = await _save(context, turn, actual=figure.value)
-    context.set_outcome(update.update_id, "selfscore:actual")
-    return await _next(update, context, turn)
-
-
-async def _note(update: Update, context: KaoheContext, turn: _Turn) -> object:
-    """Take the note of what was done, or skip it (a note given before is kept)."""
-    assert update.effective_message is not None
-    text = update.effective_message.text or ""
-    if _is(context, text, "selfscore.back"):
-        return await _back(update, context, turn)
-    if not _is(context, text, "selfscore.skip"):
-        note = text.strip()
-        if len(note) > NOTE_MAX:
-            context.set_outcome(update.update_id, "selfscore:refused:too_long")
-            return await _ask(update, context, turn.sheet, turn.position, problem="too_long")
-        turn = await _save(context, turn, note=note or None)
-    context.set_outcome(update.update_id, "selfscore:note")
-    return await _next(update, context, turn)
-
-
-async def _evidence(update: Update, context: KaoheContext, turn: _Turn) -> object:
-    """Take a photo or a document as evidence, or skip (evidence given before is kept)."""
-    message = update.effective_message
-    assert message is not None
-    if message.photo:
-        turn = await _save(context, turn, evidence=(message.photo[-1].file_id, "photo"))
-    elif message.document:
-        turn = await _save(context, turn, evidence=(message.document.file_id, "document"))
-    elif _is(context, message.text, "selfscore.back"):
-        return await _back(update, context, turn)
-    elif not _is(context, message.text, "selfscore.skip"):
-        context.set_outcome(update.update_id, "selfscore:refused:file_expected")
-        return await _ask(update, context, turn.sheet, turn.position, problem="file_expected")
-    context.set_outcome(update.update_id, "selfscore:evidence")
-    return await _next(update, context, turn)
-
-
-async def _wrong_kind(update: Update, context: KaoheContext, turn: _Turn) -> object:
-    """Refuse a sticker, photo or file where text is expected (or anything else unexpected)."""
-    problem = {
-        Step.SCORE: "number_expected",
-        Step.TARGET: "number_expected",
-        Step.NOTE: "text_expected",
-        Step.EVIDENCE: "file_expected",
-    }[turn.position.step]
-    context.set_outcome(update.update_id, f"selfscore:refused:{problem}")
-    return await _ask(update, context, turn.sheet, turn.position, problem=problem)
-
-
 @QUESTIONS.answers
 @require(Role.CADRE)
 async def answer_msg(update: Update, context: KaoheContext) -> object:
-    """Take a message as the answer of the open question, by what the question wants."""
+    """Take a message as the answer of the open question, in one unit of work, then reply."""
     message = update.effective_message
-    assert message is not None
-    turn = await _turn(update, context)
-    if not isinstance(turn, _Turn):
-        return turn
-    step = turn.position.step
-    if step is Step.EVIDENCE:
-        if message.photo or message.document or message.text is not None:
-            return await _evidence(update, context, turn)
-    elif message.text is not None:
-        take = {Step.SCORE: _score, Step.TARGET: _target, Step.NOTE: _note}[step]
-        return await take(update, context, turn)
-    return await _wrong_kind(update, context, turn)
+    cadre = context.cadre
+    assert message is not None and cadre is not None
+    position = _position(context)
+    if position is None:
+        # No question is open (it was left, e.g. by /cancel while another conversation asked).
+        context.set_outcome(update.update_id, "unknown")
+        await message.reply_text(context.render("basics/unknown"))
+        return END
+    turn: _Turn | None = None
+    decision: _Decision | None = None
+    async with context.unit_of_work() as session:
+        period = await open_period(
+            session=session, period_id=position.period, unit_id=cadre.unit_id, now=context.now()
+        )
+        if period is not None:
+            sheet = await ratings.load_sheet(
+                session=session, period=period, ratee=cadre, source=SELF
+            )
+            turn = _Turn(position, period, sheet)
+            spots = steps_of(sheet, only=position.item if position.change else None)
+            if position.spot in spots:
+                decision = _decide(context, turn, message)
+                if decision.fields:
+                    turn = await _record(session, context, turn, decision.fields)
+    if turn is None:
+        _remember(context, None)
+        context.set_outcome(update.update_id, "selfscore:closed")
+        await message.reply_text(
+            context.render("selfscore/closed"), reply_markup=ReplyKeyboardRemove()
+        )
+        return END
+    if decision is None:
+        _remember(context, None)  # the office changed the targets under our feet: start over
+        return await _resume(update, context, turn.sheet)
+    context.set_outcome(update.update_id, f"selfscore:{decision.outcome}")
+    if decision.move == "back":
+        return await _back(update, context, turn)
+    if decision.move == "again":
+        return await _ask(update, context, turn.sheet, turn.position, problem=decision.problem)
+    return await _next(update, context, turn)
 
 
 async def _leave(update: Update, context: KaoheContext) -> None:

@@ -8,7 +8,6 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from bot.chat.context import KaoheContext
 from bot.chat.menus import keep_menu
 from bot.chat.profile import profile_view
-from storage.engine import transaction
 from storage.queries.invites import RedeemOutcome, redeem_code
 
 
@@ -28,7 +27,7 @@ async def start_cmd(update: Update, context: KaoheContext) -> None:
         return
 
     language = context.lang
-    async with transaction(context.services.sessions) as session:
+    async with context.unit_of_work() as session:
         result = await redeem_code(
             session=session,
             unit_id=context.unit_id,

@@ -33,6 +33,8 @@ class Services:
     unit_id: int | None = None
     # The outcome each handled update ended with, read by the update processor's log line.
     outcomes: dict[int, str] = field(default_factory=dict)
+    # Updates being handled whose id is claimed already (with their work, or as a duplicate).
+    claims: set[int] = field(default_factory=set)
 
     def now(self) -> datetime:
         """The clock's time now (aware, UTC)."""
