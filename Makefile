@@ -27,11 +27,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m compileall -q bot storage tests bench
+	$(BIN)/mypy bot storage
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy bot storage
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

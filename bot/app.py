@@ -96,7 +96,7 @@ def build_application(
     if settings.telegram_api_file_url:
         builder = builder.base_file_url(settings.telegram_api_file_url)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]  # PTB types the limiter for the default builder only
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     else:
@@ -106,7 +106,8 @@ def build_application(
         builder = builder.request(
             HTTPXRequest(connection_pool_size=16, proxy=proxy)
         ).get_updates_request(HTTPXRequest(proxy=proxy, read_timeout=30))
-    app: KaoheApplication = builder.build()  # type: ignore[assignment]
+    app = builder.build()
+    assert isinstance(app, KaoheApplication)
     processor.application = app
     for handler, group in access.gate_handlers():
         app.add_handler(handler, group=group)
@@ -117,8 +118,9 @@ def build_application(
     return app
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
-    services: Services = app.services  # type: ignore[attr-defined]
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    assert isinstance(app, KaoheApplication)
+    services = app.services
     settings = services.settings
     async with transaction(services.sessions) as session:
         unit = await ensure_unit(
@@ -132,9 +134,9 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     async with services.sessions() as session:
         people = [
             c
-            for c in await list_cadres(session=session, unit_id=services.unit_id)
+            for c in await list_cadres(session=session, unit_id=services.unit)
             if c.telegram_user_id
-        ]  # type: ignore[arg-type]
+        ]
     changed = [
         cadre.telegram_user_id
         for cadre in people
@@ -142,17 +144,18 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             app.bot,
             services.texts,
             cadre,
-            app.user_data[cadre.telegram_user_id],  # type: ignore[index]
+            app.user_data[cadre.telegram_user_id or 0],
         )
     ]
     if changed and app.persistence is not None:
-        app.mark_data_for_update_persistence(user_ids=changed)  # type: ignore[arg-type]
+        app.mark_data_for_update_persistence(user_ids=[u for u in changed if u is not None])
         await app.update_persistence()
     log.info("kaohe ready as @%s for unit %s", app.bot.username, settings.unit_name)
 
 
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
-    await app.services.engine.dispose()  # type: ignore[attr-defined]
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    assert isinstance(app, KaoheApplication)
+    await app.services.engine.dispose()
 
 
 async def _error_handler(update: object, context: KaoheContext) -> None:

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -28,7 +29,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision`` (head by default)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
 
-    def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    def _run(connection: Connection) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -39,7 +40,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def current(engine: AsyncEngine) -> str | None:
     """The revision the database is at, or None for an empty database."""
 
-    def _read(connection) -> str | None:  # type: ignore[no-untyped-def]
+    def _read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
     async with engine.connect() as connection:

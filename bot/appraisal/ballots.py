@@ -127,7 +127,7 @@ class Ballot:
         """How many colleagues got each grade on this ballot (for the confirmation step)."""
         counts = dict.fromkeys(GRADES, 0)
         for colleague in self.colleagues:
-            grade = self.grades.get(colleague.id)  # type: ignore[arg-type]
+            grade = self.grades.get(colleague.id or 0)
             if grade is not None:
                 counts[grade] += 1
         return counts
@@ -147,7 +147,8 @@ class CastResult:
 async def _scope(
     *, session: AsyncSession, period: Period, voter: Cadre, scheme: Scheme
 ) -> tuple[str, list[Cadre]]:
-    tallied = await ballots_q.tallied_ratees(session=session, period_id=period.id)  # type: ignore[arg-type]
+    assert period.id is not None
+    tallied = await ballots_q.tallied_ratees(session=session, period_id=period.id)
     people = [
         c
         for c in await list_cadres(session=session, unit_id=period.unit_id)

@@ -159,14 +159,15 @@ def build_sheet(
                 score = scoring.judged_item_score(item_line.score)
         else:
             for target in item_targets:
-                line = target_lines.get(target.id)  # type: ignore[arg-type]
+                assert target.id is not None
+                line = target_lines.get(target.id)
                 if line is not None and line.actual is not None and target.target_value:
-                    target_scores[target.id] = scoring.quantified_item_score(  # type: ignore[index]
+                    target_scores[target.id] = scoring.quantified_item_score(
                         line.actual, target.target_value
                     )
             if item_targets and len(target_scores) == len(item_targets):
                 combined = scoring.weighted_rating(
-                    {t.code: target_scores[t.id] for t in item_targets},  # type: ignore[index]
+                    {t.code: target_scores[t.id or 0] for t in item_targets},
                     {t.code: t.points for t in item_targets},
                 )
                 score = scoring.ItemScore(score=combined.score, method="quantified")
@@ -274,7 +275,7 @@ async def record_answer(
     )
     if not change.changed:
         return change
-    if rating.rater_id != rater.id:
+    if rater.id is not None and rating.rater_id != rater.id:
         rating.rater_id = rater.id  # a co-head or a new supervising leader took over
     rating.updated_at = now
     session.add(rating)

@@ -168,6 +168,7 @@ def _rate(
                 rated.problems.append({"item": item.key, "code": problem, "target": target.code})
                 continue
             assert line is not None and line.actual is not None and line.id is not None
+            assert target.target_value is not None
             try:
                 line_score = scoring.quantified_item_score(line.actual, target.target_value)
             except scoring.ScoringError:
@@ -298,9 +299,9 @@ async def compute_month(
         if not ballot:
             # No evaluation ran this month: nothing is missing, the source simply does not apply.
             flags = [f for f in flags if f != scoring.Flag.DEMOCRATIC_MISSING]
-        for source, result in rated.items():
+        for rated_source, result in rated.items():
             if result.problems:
-                flags.append(f"{source}_incomplete")
+                flags.append(f"{rated_source}_incomplete")
         if head.exceeded or self_.exceeded:
             flags.append(scoring.Flag.TARGET_EXCEEDED.value)
         if scoring.Flag.FLOORED in office.flags:

@@ -10,7 +10,7 @@ each capability on every message and button press (:func:`require`), because a m
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -23,7 +23,7 @@ from bot.rules.roles import Role
 from storage.queries.roster import get_cadre_by_telegram
 from storage.queries.updates import is_processed
 
-Handler = Callable[[Update, KaoheContext], Awaitable[Any]]
+Handler = Callable[[Update, KaoheContext], Coroutine[Any, Any, Any]]
 
 
 # What a stranger may do in a private chat: sign up, read how to, pick a language.
@@ -101,7 +101,7 @@ async def gate(update: Update, context: KaoheContext) -> None:
     raise ApplicationHandlerStop
 
 
-def gate_handlers() -> list[tuple[TypeHandler[Any, Any], int]]:
+def gate_handlers() -> list[tuple[TypeHandler[Update, Any, None], int]]:
     """The handlers that run before every capability, with their groups."""
     return [(TypeHandler(Update, gate), -1)]
 

@@ -27,6 +27,7 @@ edited; a refused press gets an alert and changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
@@ -39,6 +40,7 @@ from bot.chat.context import KaoheContext
 from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
 from storage.engine import forget_old_row_versions
+from storage.models import Cadre
 
 VOTE = keyboards.Family(
     "vote",
@@ -68,7 +70,7 @@ def _page_of(ballot: Ballot, ratee_id: int) -> int:
 
 def _first_open_page(ballot: Ballot) -> int:
     missing = ballot.missing
-    return _page_of(ballot, missing[0].id) if missing else 0  # type: ignore[arg-type]
+    return _page_of(ballot, missing[0].id or 0) if missing else 0
 
 
 def _grade_label(context: KaoheContext, grade: str) -> str:
@@ -84,7 +86,7 @@ def _ballot_view(
     shown = ballot.colleagues[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     rows = []
     for colleague in shown:
-        chosen = ballot.grade_of(colleague.id)  # type: ignore[arg-type]
+        chosen = ballot.grade_of(colleague.id or 0)
         row = [VOTE.button(colleague.name, "who", period_id, colleague.id)]
         for grade in GRADES:
             label = _grade_label(context, grade)
@@ -131,10 +133,7 @@ def _ballot_view(
 
 def _confirm_view(context: KaoheContext, ballot: Ballot) -> tuple[str, InlineKeyboardMarkup]:
     period_id = ballot.period.id
-    lines = [
-        (c.name, _grade_label(context, ballot.grades[c.id]))  # type: ignore[index]
-        for c in ballot.colleagues
-    ]
+    lines = [(c.name, _grade_label(context, ballot.grades[c.id or 0])) for c in ballot.colleagues]
     counts = ballot.counts()
     text = context.render(
         "ballot/confirm",
@@ -207,6 +206,11 @@ def _plain(context: KaoheContext, template: str, **values: object) -> str:
     return context.texts.render_plain(context.lang, template, **values)
 
 
+def _voter(context: KaoheContext) -> Cadre:
+    assert context.cadre is not None  # the handlers require the cadre role
+    return context.cadre
+
+
 def _unit_id(context: KaoheContext) -> int:
     unit_id = context.services.unit_id
     assert unit_id is not None
@@ -266,7 +270,7 @@ async def _ballot(context: KaoheContext, press: keyboards.Press) -> Ballot:
         return await ballots.open_ballot(
             session=session,
             unit_id=_unit_id(context),
-            voter=context.cadre,  # type: ignore[arg-type]
+            voter=_voter(context),
             period_id=period_id,
             now=context.now(),
         )
@@ -291,7 +295,7 @@ async def _who_callback(update: Update, context: KaoheContext, press: keyboards.
     colleague = next((c for c in ballot.colleagues if c.id == ratee_id), None)
     if colleague is None:
         raise BallotRefused(Refusal.OUT_OF_SCOPE, period=ballot.period)
-    grade = ballot.grade_of(colleague.id)  # type: ignore[arg-type]
+    grade = ballot.grade_of(colleague.id or 0)
     await presses.answer(
         update,
         context,
@@ -374,7 +378,7 @@ vote_callback = require(Role.CADRE)(
 )
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
         CommandHandler("vote", vote_cmd, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(vote_callback, pattern=VOTE.pattern),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -80,7 +82,8 @@ async def _set_language(update: Update, context: KaoheContext, language: str) ->
     context.lang = language
     if context.cadre is None:
         # Not signed up yet: remember the choice for this chat only.
-        context.user_data["lang"] = language  # type: ignore[index]
+        if context.user_data is not None:
+            context.user_data["lang"] = language
         return
     async with context.unit_of_work() as session:
         cadre = await session.get(Cadre, context.cadre.id)
@@ -118,7 +121,7 @@ async def cancel_cmd(update: Update, context: KaoheContext) -> None:
     await update.effective_message.reply_text(context.render("basics/nothing_to_cancel"))
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
         CommandHandler("help", help_cmd, filters=PRIVATE),
         CommandHandler("whoami", whoami_cmd, filters=PRIVATE),
@@ -133,7 +136,7 @@ async def stale_callback(update: Update, context: KaoheContext) -> None:
     await presses.stale(update, context)
 
 
-def fallback_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def fallback_handlers() -> list[BaseHandler[Update, Any, Any]]:
     """Handlers added after every capability's, for what nothing else understood: a message
     gets a pointer to /help, and every press is answered, so no spinner runs on."""
     return [

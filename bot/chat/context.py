@@ -25,7 +25,7 @@ from storage.queries.periods import as_utc
 from storage.queries.updates import claim_update
 
 
-class KaoheApplication(Application):  # type: ignore[type-arg]
+class KaoheApplication(Application[Any, Any, Any, Any, Any, Any]):
     """The python-telegram-bot Application, carrying :class:`Services`."""
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
@@ -37,28 +37,32 @@ class AlreadyHandled(Exception):
     """Another delivery of the same update claimed it first; this one writes nothing."""
 
 
-class KaoheContext(CallbackContext[ExtBot, dict, dict, dict]):  # type: ignore[type-arg]
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class KaoheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """CallbackContext with the caller's roster entry and language."""
 
     def __init__(
-        self, application: Application, chat_id: int | None = None, user_id: int | None = None
-    ):  # type: ignore[type-arg]
+        self, application: AnyApplication, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.cadre: Cadre | None = None
         self.update_id: int | None = None
-        self.lang: str = application.services.settings.default_language  # type: ignore[attr-defined]
+        self.lang: str = application.services.settings.default_language  # type: ignore[attr-defined]  # the Application is a KaoheApplication
 
     @classmethod
-    def from_update(cls, update: object, application: Application) -> KaoheContext:  # type: ignore[type-arg, override]
+    def from_update(cls, update: object, application: AnyApplication) -> KaoheContext:
         """The context of one update; it knows the update's id, to claim it with the work."""
         context = super().from_update(update, application)
         if isinstance(update, Update):
             context.update_id = update.update_id
-        return context  # type: ignore[return-value]
+        return context
 
     @property
     def services(self) -> Services:
-        return self.application.services  # type: ignore[attr-defined, no-any-return]
+        services: Services = self.application.services  # type: ignore[attr-defined]  # the Application is a KaoheApplication
+        return services
 
     @property
     def texts(self) -> Texts:

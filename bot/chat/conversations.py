@@ -18,7 +18,7 @@ question is answered or left, the one put before it is open again.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ClassVar
 
 from telegram import ReplyKeyboardRemove, Update
@@ -30,9 +30,9 @@ from bot.chat.context import KaoheContext
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 
-Callback = Callable[[Update, KaoheContext], Awaitable[object]]
+Callback = Callable[[Update, KaoheContext], Coroutine[Any, Any, object]]
 # What a conversation forgets on /cancel; may return values for its "cancelled" template.
-Forget = Callable[[Update, KaoheContext], Awaitable[dict[str, Any] | None]]
+Forget = Callable[[Update, KaoheContext], Coroutine[Any, Any, dict[str, Any] | None]]
 # user_data key: the conversations that asked for typed text, the most recent last (JSON list).
 ASKED = "asked"
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
@@ -24,7 +25,7 @@ def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
 
 
-async def _issue(context: KaoheContext, cadre_id: int) -> tuple[Cadre, str, object] | None:
+async def _issue(context: KaoheContext, cadre_id: int) -> tuple[Cadre, str, datetime] | None:
     services = context.services
     async with transaction(services.sessions) as session:
         cadre = await unit_cadre(session=session, unit_id=context.unit_id, cadre_id=cadre_id)
@@ -34,7 +35,7 @@ async def _issue(context: KaoheContext, cadre_id: int) -> tuple[Cadre, str, obje
             session=session,
             cadre=cadre,
             ttl=timedelta(days=services.settings.invite_ttl_days),
-            created_by=context.cadre.name,  # type: ignore[union-attr]
+            created_by=context.cadre.name if context.cadre else "",
             now=context.now(),
         )
     return cadre, code, row.expires_at
@@ -53,7 +54,7 @@ async def _send_code(update: Update, context: KaoheContext, cadre_id: int, *, ed
         name=cadre.name,
         code=code,
         link=deep_link(context.bot.username, code),
-        expires=expires_at.astimezone(context.services.settings.zone),  # type: ignore[attr-defined]
+        expires=context.local(expires_at),
     )
     if edit:
         await message.edit_text(text)
@@ -86,7 +87,7 @@ async def invite_cmd(update: Update, context: KaoheContext) -> None:
         await message.reply_text(context.render("invites/not_found", name=name))
         return
     if len(matches) == 1:
-        await _send_code(update, context, matches[0].id, edit=False)  # type: ignore[arg-type]
+        await _send_code(update, context, matches[0].id or 0, edit=False)
         return
     rows = [
         [
@@ -114,7 +115,7 @@ async def _pick(update: Update, context: KaoheContext, press: keyboards.Press) -
 invite_callback = require(Role.OFFICE)(INVITE.dispatcher({"pick": _pick}, stale=presses.stale))
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
         CommandHandler("invite", invite_cmd, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(invite_callback, pattern=INVITE.pattern),

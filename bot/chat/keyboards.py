@@ -15,7 +15,7 @@ to the bot (the review's and the appeal's to come) is one more entry in a table.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
@@ -129,8 +129,8 @@ class Press:
         return self.values.get(name, default)
 
 
-Handler = Callable[[Update, Any, Press], Awaitable[object]]
-Refuse = Callable[[Update, Any], Awaitable[object]]
+Handler = Callable[[Update, Any, Press], Coroutine[Any, Any, object]]
+Refuse = Callable[[Update, Any], Coroutine[Any, Any, object]]
 
 
 class Family:
@@ -184,7 +184,7 @@ class Family:
 
     def dispatcher(
         self, routes: Mapping[str, Handler], *, stale: Refuse
-    ) -> Callable[[Update, Any], Awaitable[object]]:
+    ) -> Callable[[Update, Any], Coroutine[Any, Any, object]]:
         """One callback for the family: parse the press once, then the route's handler.
 
         A press that parses as nothing, or names an action without a handler, goes to ``stale``

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler
@@ -47,5 +49,5 @@ async def bind_leadership_cmd(update: Update, context: KaoheContext) -> None:
     await message.reply_text(context.render("leadership/bound", title=chat.title or ""))
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [CommandHandler("bind_leadership", bind_leadership_cmd)]

@@ -246,5 +246,5 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
     )
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [CommandHandler("myscore", myscore_cmd, filters=filters.ChatType.PRIVATE)]

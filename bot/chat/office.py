@@ -207,7 +207,8 @@ class Draft:
             return None
 
     def save(self, context: KaoheContext) -> None:
-        context.user_data[DRAFT_KEY] = asdict(self)  # type: ignore[index]
+        if context.user_data is not None:
+            context.user_data[DRAFT_KEY] = asdict(self)
 
     @property
     def flow(self) -> tuple[Step, ...]:
@@ -415,7 +416,7 @@ async def _records(
             lines.append(
                 RecordLine(
                     n=n,
-                    id=record.id,  # type: ignore[arg-type]
+                    id=record.id or 0,
                     name=view.name,
                     what=_violation_title(scheme, record.violation_key, context.lang),
                     points=record.deduction,
@@ -428,13 +429,13 @@ async def _records(
     entries = await office_q.bonus_entries(
         session=session, unit_id=unit_id, year=draft.year, kind=draft.bonus_kind
     )
-    for n, view in enumerate(entries, start=1):
-        entry = view.entry
+    for n, bonus in enumerate(entries, start=1):
+        entry = bonus.entry
         lines.append(
             RecordLine(
                 n=n,
-                id=entry.id,  # type: ignore[arg-type]
-                name=view.name,
+                id=entry.id or 0,
+                name=bonus.name,
                 what=f"{entry.amount:.2f}",
                 points=None,
                 day=context.local(entry.created_at).date(),
@@ -962,7 +963,7 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: Any
                 await office_q.record_discipline(
                     session=session,
                     unit_id=unit_id,
-                    period_id=period.id,  # type: ignore[arg-type]
+                    period_id=period.id or 0,
                     cadre=cadre,
                     violation_key=draft.violation,
                     deduction=scheme_of(period).violation(draft.violation).points,
@@ -980,8 +981,8 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: Any
                     year=draft.year,
                     cadre=cadre,
                     kind=draft.bonus_kind,
-                    amount=Decimal(draft.amount),  # type: ignore[arg-type]
-                    reason=draft.reason,  # type: ignore[arg-type]
+                    amount=Decimal(draft.amount or 0),
+                    reason=draft.reason or "",
                     actor=actor,
                     now=context.now(),
                 )
@@ -1120,8 +1121,10 @@ async def status_cmd(update: Update, context: KaoheContext) -> None:
 # --- wiring ---------------------------------------------------------------------------------------
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    typed = [MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, answer_msg)]
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
+    typed: list[BaseHandler[Update, Any, object]] = [
+        MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, answer_msg)
+    ]
     records = ConversationHandler(
         entry_points=[
             CommandHandler("discipline", discipline_cmd, filters=PRIVATE),

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import BasePersistence, PersistenceInput
 
@@ -136,8 +136,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         async def write(session: AsyncSession) -> None:
             await session.exec(
                 delete(PersistedData)
-                .where(PersistedData.kind == kind)  # type: ignore[arg-type]
-                .where(PersistedData.key == str(key))  # type: ignore[arg-type]
+                .where(col(PersistedData.kind) == kind)
+                .where(col(PersistedData.key) == str(key))
             )
 
         await self._write(write)
@@ -170,8 +170,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             if new_state is None:
                 await session.exec(
                     delete(PersistedConversation)
-                    .where(PersistedConversation.name == name)  # type: ignore[arg-type]
-                    .where(PersistedConversation.key == _key(key))  # type: ignore[arg-type]
+                    .where(col(PersistedConversation.name) == name)
+                    .where(col(PersistedConversation.key) == _key(key))
                 )
                 return
             statement = insert_for(session, PersistedConversation).values(

@@ -683,7 +683,9 @@ async def _submit(update: Update, context: KaoheContext, sheet: Sheet) -> object
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     # An edited message is not an answer (it would land on whatever question is open now).
-    answers = [MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, answer_msg)]
+    answers: list[BaseHandler[Update, Any, object]] = [
+        MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, answer_msg)
+    ]
     return [
         ConversationHandler(
             entry_points=[

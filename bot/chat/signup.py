@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
@@ -52,5 +54,5 @@ async def start_cmd(update: Update, context: KaoheContext) -> None:
     )
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [CommandHandler("start", start_cmd, filters=filters.ChatType.PRIVATE)]

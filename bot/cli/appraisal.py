@@ -323,7 +323,7 @@ def _decimal_text(value: Any) -> str | None:
 
 
 def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
-    from storage.queries.periods import as_utc
+    from bot.core.clock import aware_utc
     from storage.queries.results import cadres_by_id, results_for
     from storage.queries.roster import departments, list_cadres
     from storage.queries.schemes import scheme_of
@@ -333,7 +333,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
         results = await results_for(session=session, period_id=period.id)
         people = await cadres_by_id(session=session, ids=[r.cadre_id for r in results])
         names = {d.id: d.name for d in await departments(session=session, unit_id=unit_id)}
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "result": r,
                 "cadre": people[r.cadre_id],
@@ -358,7 +358,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
                         "flags": row["result"].flags,
                         "breakdown": row["result"].breakdown,
                         "inputs": row["result"].inputs,
-                        "computed_at": str(as_utc(row["result"].computed_at).isoformat()),
+                        "computed_at": aware_utc(row["result"].computed_at).isoformat(),
                     }
                     for row in rows
                 ],

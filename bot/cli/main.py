@@ -185,6 +185,7 @@ async def _with_unit(settings: Settings, work: Work) -> int:
             unit = await ensure_unit(
                 session=session, name=settings.unit_name, timezone=settings.timezone
             )
+            assert unit.id is not None  # flushed by ensure_unit
             return await work(session, unit.id)
     finally:
         await engine.dispose()
@@ -376,7 +377,7 @@ def _ask_username(settings: Settings) -> str | None:
             settings.telegram_proxy_url.get_secret_value() if settings.telegram_proxy_url else None
         )
         bot = Bot(
-            settings.bot_token.get_secret_value(),  # type: ignore[union-attr]
+            settings.bot_token.get_secret_value() if settings.bot_token else "",
             base_url=settings.telegram_api_base_url or "https://api.telegram.org/bot",
             request=HTTPXRequest(proxy=proxy, connect_timeout=5, read_timeout=5),
         )

@@ -148,7 +148,7 @@ class _LanguageOnly(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's errors into :class:`SettingsError`."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # keyword overrides, checked by pydantic
     except ValidationError as exc:
         problems = [
             Problem(
@@ -159,9 +159,9 @@ def load_settings(**overrides: object) -> Settings:
             )
             for error in exc.errors()
         ]
-        env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+        env_file: Any = overrides.get("_env_file", Settings.model_config.get("env_file"))
         try:
-            language = _LanguageOnly(_env_file=env_file).default_language  # type: ignore[call-arg]
+            language = _LanguageOnly(_env_file=env_file).default_language
         except ValidationError:
             language = "zh"
         raise SettingsError(problems, language if language in LANGUAGES else "zh") from None

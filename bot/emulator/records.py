@@ -124,7 +124,8 @@ class StoredMessage:
     def inline_keyboard(self) -> list[list[JSON]]:
         """The inline keyboard rows (empty when the message has none)."""
         if self.reply_markup and "inline_keyboard" in self.reply_markup:
-            return self.reply_markup["inline_keyboard"]
+            rows: list[list[JSON]] = self.reply_markup["inline_keyboard"]
+            return rows
         return []
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import IO, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from telegram.error import TimedOut
@@ -28,13 +28,13 @@ from telegram.request import BaseRequest, RequestData
 from bot.emulator.telegram import FakeTelegram, SimulatedTimeout, Upload
 
 
-def _read_content(content: bytes | IO[bytes] | Any) -> bytes:
+def _read_content(content: Any) -> bytes:
     """Upload content as bytes, whether PTB read the file already or passes a handle."""
     if isinstance(content, bytes):
         return content
     if hasattr(content, "read"):
-        data = content.read()
-        return data if isinstance(data, bytes) else str(data).encode()
+        read = content.read()
+        return read if isinstance(read, bytes) else str(read).encode()
     return bytes(content)
 
 

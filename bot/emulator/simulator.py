@@ -96,7 +96,9 @@ class SimMessage:
 
     def button(self, label: str) -> JSON:
         """The inline button with this label (exact, else the unique prefix match)."""
-        buttons = [b for row in (self.reply_markup or {}).get("inline_keyboard", []) for b in row]
+        buttons: list[JSON] = [
+            b for row in (self.reply_markup or {}).get("inline_keyboard", []) for b in row
+        ]
         exact = [b for b in buttons if b.get("text") == label]
         if exact:
             return exact[0]
@@ -382,10 +384,10 @@ class _ChatView:
                     return stored
             raise AssertionError(f"no bot message with an inline keyboard in chat {self.chat_id}")
         message_id = message.message_id if isinstance(message, SimMessage) else message
-        stored = self.fake.message(self.chat_id, message_id)
-        if stored is None:
+        found = self.fake.message(self.chat_id, message_id)
+        if found is None:
             raise AssertionError(f"no message {message_id} in chat {self.chat_id}")
-        return stored
+        return found
 
     async def _press(
         self, user_id: int, label: str, message: SimMessage | int | None

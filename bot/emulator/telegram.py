@@ -224,7 +224,7 @@ class FakeTelegram:
         self.callback_queries: dict[str, CallbackQueryState] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.default_menu_button: JSON = {"type": "default"}
-        self.bot_settings: JSON = {}
+        self.bot_settings: dict[tuple[str, str], Any] = {}
         self.webhook: JSON = {}
         self.calls: list[Call] = []
         self.updates: list[JSON] = []
@@ -806,9 +806,13 @@ class FakeTelegram:
             raise bad_request("chat_id is empty")
         chat_id = p["chat_id"]
         if isinstance(chat_id, str):
-            for chat in self.chats.values():
-                if chat.username and "@" + chat.username == chat_id and chat.type != "private":
-                    return chat
+            for candidate in self.chats.values():
+                if (
+                    candidate.username
+                    and "@" + candidate.username == chat_id
+                    and candidate.type != "private"
+                ):
+                    return candidate
             raise bad_request("chat not found")
         chat = self.chats.get(chat_id)
         if chat is None:
@@ -1439,6 +1443,7 @@ class FakeTelegram:
         }
 
     def _member_api(self, chat: ChatState, user_id: int) -> JSON:
+        user: JSON | None
         if user_id == BOT_ID:
             status, user = chat.bot_status, self.bot_user
         else:

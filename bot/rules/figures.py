@@ -145,9 +145,9 @@ def parse_day(text: str, *, first: date, last: date, today: date) -> date:
     else:
         raise InputError("not_a_date")
     days = []
-    for year, month, day in candidates:
+    for y, m, d in candidates:
         try:
-            days.append(date(year, month, day))
+            days.append(date(y, m, d))
         except ValueError:
             continue
     if not days:

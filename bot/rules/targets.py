@@ -165,15 +165,15 @@ def parse_target_row(
         figures[column] = None
         if raw is None:
             continue
-        value = _number(raw)
-        if value is None:
+        figure = _number(raw)
+        if figure is None:
             issues.append(RosterIssue(number, column, "not_a_number", {"value": raw}))
-        elif value <= 0:
+        elif figure <= 0:
             issues.append(RosterIssue(number, column, "not_positive", {"value": raw}))
-        elif column == "points" and value > HUNDRED:
+        elif column == "points" and figure > HUNDRED:
             issues.append(RosterIssue(number, column, "points_range", {"value": raw}))
         else:
-            figures[column] = value
+            figures[column] = figure
 
     points = figures["points"]
     if issues or points is None:
@@ -232,7 +232,7 @@ def resolve_targets(
         items = scheme.items_for(category)
         item = next((i for i in items if item_matches(i, row.item)), None)
         if item is None:
-            params = {
+            params: dict[str, Any] = {
                 "value": row.item,
                 "category": category,
                 "choices_zh": [i.title_zh for i in items],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditLog
@@ -50,4 +50,4 @@ async def entries(
         query = query.where(AuditLog.action == action)
     if entity_id is not None:
         query = query.where(AuditLog.entity_id == entity_id)
-    return list((await session.exec(query.order_by(AuditLog.id))).all())
+    return list((await session.exec(query.order_by(col(AuditLog.id)))).all())

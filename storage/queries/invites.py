@@ -52,7 +52,7 @@ async def issue_code(
     code = new_code()
     row = InviteCode(
         unit_id=cadre.unit_id,
-        cadre_id=cadre.id,  # type: ignore[arg-type]
+        cadre_id=cadre.id or 0,
         code_hash=hash_code(code),
         created_at=now,
         expires_at=now + ttl,

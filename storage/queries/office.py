@@ -242,7 +242,7 @@ async def record_discipline(
         created_at=now,
         unit_id=unit_id,
         period_id=period_id,
-        cadre_id=cadre.id,  # type: ignore[arg-type]
+        cadre_id=cadre.id or 0,
         violation_key=violation_key,
         deduction=deduction,
         occurred_on=occurred_on,
@@ -378,7 +378,7 @@ async def record_bonus_entry(
         created_at=now,
         unit_id=unit_id,
         year=year,
-        cadre_id=cadre.id,  # type: ignore[arg-type]
+        cadre_id=cadre.id or 0,
         kind=kind.value,
         amount=amount,
         reason=reason,
@@ -625,7 +625,7 @@ async def cadre_month(
     submitted = (cadre.id, RatingSource.SELF) in month.submitted
     return CadreMonth(
         self_submitted=submitted,
-        self_total=month.self_totals.get(cadre.id) if submitted else None,  # type: ignore[arg-type]
+        self_total=month.self_totals.get(cadre.id or 0) if submitted else None,
         ballot=ballot,
         ballot_cast=cadre.id in month.voted,
         to_rate=to_rate,

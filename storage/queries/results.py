@@ -222,7 +222,13 @@ async def save_result(
             period_id=period_id,
             cadre_id=cadre_id,
             computed_at=computed_at,
-            **values,
+            score=score,
+            office_rules=office_rules,
+            grade=grade,
+            flags=list(flags),
+            breakdown=breakdown,
+            inputs=inputs,
+            scheme_fingerprint=scheme_fingerprint,
         )
         session.add(row)
         await session.flush()

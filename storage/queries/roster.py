@@ -410,16 +410,16 @@ async def import_roster(
         action = ACTION_UPDATE if was_active else ACTION_REACTIVATE
         _audit(session, now, unit_id, actor, actor_cadre_id, action, cadre, *_diff(old, new))
 
-    for cadre, department in outside:
+    for cadre, department_name in outside:
         if not cadre.active:
             continue
         if not prune:
-            report.kept.append(PersonRef(cadre.name, department))
+            report.kept.append(PersonRef(cadre.name, department_name))
             continue
         cadre.active = False
         cadre.updated_at = now
         session.add(cadre)
-        report.deactivated.append(PersonRef(cadre.name, department))
+        report.deactivated.append(PersonRef(cadre.name, department_name))
         _audit(
             session,
             now,
