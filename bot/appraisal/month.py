@@ -11,18 +11,17 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.clock import aware_utc
 from bot.rules.scheme import Item, Scheme
 from storage.models import Cadre, Period, PeriodKind, PeriodState
 from storage.queries import periods as periods_q
-from storage.queries.periods import as_utc
 
 __all__ = ["category_of", "current_month", "is_open_at", "items_of", "open_period"]
 
 
 def is_open_at(period: Period, now: datetime) -> bool:
     """Whether answers are taken in ``period`` at ``now``: open, and its deadline not reached."""
-    closes = as_utc(period.closes_at)
-    return period.state == PeriodState.OPEN.value and closes is not None and now < closes
+    return period.state == PeriodState.OPEN.value and now < aware_utc(period.closes_at)
 
 
 async def open_period(

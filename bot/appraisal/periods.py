@@ -43,6 +43,7 @@ from bot.appraisal.results import (
     parts_of,
     score_period,
 )
+from bot.core.clock import aware_utc
 from bot.core.scheme_file import read_scheme
 from bot.rules import scoring
 from bot.rules.scheme import Scheme
@@ -80,7 +81,7 @@ ACTION_WINDOW = "period.window"
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return periods_q.as_utc(value)
+    return None if value is None else aware_utc(value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.clock import aware_utc
 from bot.rules import scoring
 from bot.rules.numbers import exact
 from bot.rules.scheme import Item, Scheme
@@ -58,9 +59,7 @@ ACTION_RESULT = "result.update"
 
 def check_now(now: datetime) -> datetime:
     """The explicit clock, in UTC; a naive time would be read in the server's zone, so refuse it."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC)
+    return aware_utc(now)
 
 
 def _json(value: Any) -> Any:

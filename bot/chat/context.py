@@ -16,12 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.core.clock import aware_utc
 from bot.core.services import Services
 from bot.core.texts import Texts
 from bot.rules.roles import Role
 from storage.engine import transaction
 from storage.models import Cadre
-from storage.queries.periods import as_utc
 from storage.queries.updates import claim_update
 
 
@@ -80,9 +80,7 @@ class KaoheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
 
     def local(self, moment: datetime) -> datetime:
         """A stored moment in the unit's time zone (a naive one is UTC, as SQLite hands back)."""
-        aware = as_utc(moment)
-        assert aware is not None
-        return aware.astimezone(self.services.settings.zone)
+        return aware_utc(moment).astimezone(self.services.settings.zone)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

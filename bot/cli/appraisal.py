@@ -28,10 +28,10 @@ __all__ = ["register"]
 
 def _local(cli: Cli) -> Callable[[datetime | None], str]:
     """A template helper: a stored time in the unit's time zone, to the minute."""
-    from storage.queries.periods import as_utc
+    from bot.core.clock import aware_utc
 
     def show(value: datetime | None) -> str:
-        aware = as_utc(value)
+        aware = None if value is None else aware_utc(value)
         return (
             "" if aware is None else aware.astimezone(cli.settings.zone).strftime("%Y-%m-%d %H:%M")
         )
@@ -40,7 +40,7 @@ def _local(cli: Cli) -> Callable[[datetime | None], str]:
 
 
 def _scheme_errors(cli: Cli, exc: SchemeError, *, err: bool = True) -> None:
-    cli.say("cli/scheme_invalid", err=err, source=exc.source, errors=exc.errors)
+    cli.say("cli/scheme_invalid", err=err, source=exc.source, problems=exc.problems)
 
 
 def _scheme_context(scheme: Scheme) -> dict[str, Any]:

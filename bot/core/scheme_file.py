@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from bot.rules.scheme import Scheme, SchemeError, parse_scheme
+from bot.rules.scheme import Scheme, SchemeError, SchemeProblem, parse_scheme
 
 __all__ = ["DEFAULT_SCHEME_PATH", "default_scheme", "load_scheme", "read_scheme", "scheme_path"]
 
@@ -24,7 +24,10 @@ def load_scheme(path: str | Path) -> Scheme:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SchemeError([("", f"cannot read the file: {exc}")], str(path)) from None
+        raise SchemeError(
+            [SchemeProblem("", "unreadable", f"cannot read the file: {exc}", {"path": str(path)})],
+            str(path),
+        ) from None
     return parse_scheme(text, source=str(path))
 
 
@@ -58,5 +61,8 @@ def read_scheme(scheme_file: Path | None) -> tuple[Scheme, str, Path]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SchemeError([("", f"cannot read the file: {exc}")], str(path)) from None
+        raise SchemeError(
+            [SchemeProblem("", "unreadable", f"cannot read the file: {exc}", {"path": str(path)})],
+            str(path),
+        ) from None
     return parse_scheme(text, source=str(path)), text, path

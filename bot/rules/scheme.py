@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 import tomllib
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -61,6 +62,7 @@ __all__ = [
     "Quarterly",
     "Scheme",
     "SchemeError",
+    "SchemeProblem",
     "Sources",
     "Violation",
     "ViolationTable",
@@ -84,9 +86,20 @@ _WEIGHTS_ERROR = "category_weights"
 _KEY_HINT = "use lowercase ASCII letters, digits and _, starting with a letter"
 
 
-def _rule(message: str) -> PydanticCustomError:
-    """A validation failure whose message is shown to the clerk as written."""
-    return PydanticCustomError("scheme_rule", message.replace("{", "(").replace("}", ")"))
+def _rule(code: str, message: str, **params: Any) -> PydanticCustomError:
+    """A validation failure: ``code`` and ``params`` for the templates that word it in the
+    office's language (``templates/<lang>/cli/scheme_invalid.j2``), and ``message`` in English
+    for logs and as the fallback."""
+    text = message.replace("{", "(").replace("}", ")")
+    return PydanticCustomError(code, text, {k: _param(v) for k, v in params.items()})
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, list | tuple):
+        return [_param(v) for v in value]
+    return value if isinstance(value, int | str) else str(value)
 
 
 class _Model(BaseModel):
@@ -138,10 +151,15 @@ class CategoryItems(RootModel[dict[Key, Item]]):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not self.root:
-            raise _rule("a category needs at least one item")
+            raise _rule("category_empty", "a category needs at least one item")
         for name, item in self.root.items():
             if item.key != name:
-                raise _rule(f"item '{name}' has key '{item.key}'; drop the key or make it match")
+                raise _rule(
+                    "item_key_mismatch",
+                    f"item '{name}' has key '{item.key}'; drop the key or make it match",
+                    name=name,
+                    key=item.key,
+                )
         total = sum((item.weight for item in self.root.values()), Decimal(0))
         if total != HUNDRED:
             # The category's name is only known one level up: _errors_from puts it back in.
@@ -162,7 +180,9 @@ class ItemsTable(RootModel[dict[Key, CategoryItems]]):
     def _check(self) -> Self:
         missing = [c for c in REQUIRED_CATEGORIES if c not in self.root]
         if missing:
-            raise _rule(f"missing categories: {', '.join(missing)}")
+            raise _rule(
+                "missing_categories", f"missing categories: {', '.join(missing)}", missing=missing
+            )
         return self
 
 
@@ -181,7 +201,9 @@ class Sources(_Model):
     def _check(self) -> Self:
         total = self.head + self.democratic + self.self_
         if total != 1:
-            raise _rule(f"the source weights add up to {plain(total)}, not 1")
+            raise _rule(
+                "source_weights", f"the source weights add up to {plain(total)}, not 1", total=total
+            )
         return self
 
 
@@ -204,7 +226,7 @@ class BallotPoints(_Model):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not self.excellent > self.good > self.pass_ > self.fail:
-            raise _rule("the points must decrease: excellent > good > pass > fail")
+            raise _rule("points_order", "the points must decrease: excellent > good > pass > fail")
         return self
 
 
@@ -231,7 +253,7 @@ class Grades(_Model):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not self.excellent > self.good > self.pass_:
-            raise _rule("the bands must decrease: excellent > good > pass")
+            raise _rule("bands_order", "the bands must decrease: excellent > good > pass")
         return self
 
 
@@ -268,14 +290,18 @@ class MonthlyWindow(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise _rule(f"unknown time zone '{value}', e.g. Asia/Shanghai") from exc
+            raise _rule(
+                "unknown_timezone", f"unknown time zone '{value}', e.g. Asia/Shanghai", value=value
+            ) from exc
         return value
 
     @field_validator("open_time", "close_time")
     @classmethod
     def _naive(cls, value: time) -> time:
         if value.tzinfo is not None:
-            raise _rule("give a local time such as 09:00:00; the zone is set by 'timezone'")
+            raise _rule(
+                "local_time", "give a local time such as 09:00:00; the zone is set by 'timezone'"
+            )
         return value
 
     @model_validator(mode="after")
@@ -286,12 +312,16 @@ class MonthlyWindow(_Model):
         )
         offsets = self.reminder_offsets
         if len(set(offsets)) != len(offsets):
-            raise _rule("the reminders before the deadline repeat an offset")
+            raise _rule("reminder_repeat", "the reminders before the deadline repeat an offset")
         too_early = [text for text in self.remind_before_deadline if _duration(text) >= shortest]
         if too_early:
             raise _rule(
+                "reminder_too_early",
                 f"reminders {', '.join(too_early)} would fall before the window opens "
-                f"(the shortest window lasts {shortest})"
+                f"(the shortest window lasts {shortest})",
+                offsets=too_early,
+                days=shortest.days,
+                hours=shortest.seconds // 3600,
             )
         return self
 
@@ -361,10 +391,15 @@ class ViolationTable(RootModel[dict[Key, Violation]]):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not self.root:
-            raise _rule("the catalogue needs at least one violation")
+            raise _rule("violations_empty", "the catalogue needs at least one violation")
         for name, violation in self.root.items():
             if violation.key != name:
-                raise _rule(f"violation '{name}' has key '{violation.key}'; make it match")
+                raise _rule(
+                    "violation_key_mismatch",
+                    f"violation '{name}' has key '{violation.key}'; make it match",
+                    name=name,
+                    key=violation.key,
+                )
         return self
 
 
@@ -386,14 +421,18 @@ class Bonus(_Model):
     @classmethod
     def _cents(cls, value: Decimal) -> Decimal:
         if value != value.quantize(Decimal("0.01")):
-            raise _rule("money has at most two decimals")
+            raise _rule("money_decimals", "money has at most two decimals")
         return value
 
     @field_validator("office_rules_share")
     @classmethod
     def _share(cls, value: Decimal) -> Decimal:
         if not Decimal("0.10") <= value <= Decimal("0.20"):
-            raise _rule(f"must be between 0.10 and 0.20 (10%-20%), got {plain(value)}")
+            raise _rule(
+                "share_range",
+                f"must be between 0.10 and 0.20 (10%-20%), got {plain(value)}",
+                value=value,
+            )
         return value
 
 
@@ -558,10 +597,32 @@ def _canonical(value: Any) -> Any:
 # Loading
 
 
-class SchemeError(Exception):
-    """A scheme file that cannot be used; ``errors`` lists every (key path, message) at once."""
+@dataclass(frozen=True)
+class SchemeProblem:
+    """One problem of a scheme file: where (a key path), what (a code and its figures), and
+    pydantic's or our English sentence (for logs, and for a code the templates do not word)."""
 
-    def __init__(self, errors: list[tuple[str, str]], source: str | None = None) -> None:
+    path: str
+    code: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class SchemeError(Exception):
+    """A scheme file that cannot be used: every problem at once.
+
+    ``problems`` carry codes for the templates; ``errors`` the same as (key path, English message)
+    pairs.
+    """
+
+    def __init__(
+        self, problems: list[SchemeProblem] | list[tuple[str, str]], source: str | None = None
+    ) -> None:
+        self.problems = [
+            p if isinstance(p, SchemeProblem) else SchemeProblem(p[0], "other", p[1])
+            for p in problems
+        ]
+        errors = [(p.path, p.message) for p in self.problems]
         self.errors = errors
         self.source = source
         lines = [f"{path}: {message}" if path else message for path, message in errors]
@@ -575,27 +636,36 @@ _MESSAGES = {
 }
 
 
-def _errors_from(exc: ValidationError) -> list[tuple[str, str]]:
-    """Turn pydantic's errors into (key path, message) pairs a clerk can act on."""
-    result: list[tuple[str, str]] = []
+def _errors_from(exc: ValidationError) -> list[SchemeProblem]:
+    """Turn pydantic's errors into problems a clerk can act on: key path, code, figures."""
+    result: list[SchemeProblem] = []
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error["loc"]]
-        message = _MESSAGES.get(error["type"], error["msg"])
-        if error["type"] == _WEIGHTS_ERROR and loc:
-            total = (error.get("ctx") or {}).get("total", "?")
-            message = f"the weights of category '{loc[-1]}' add up to {total}, not 100"
+        code = error["type"]
+        message = _MESSAGES.get(code, error["msg"])
+        params = {k: _param(v) for k, v in (error.get("ctx") or {}).items()}
+        if "input" in error and isinstance(error["input"], str | int | Decimal):
+            params.setdefault("input", _param(error["input"]))
+        if code == _WEIGHTS_ERROR and loc:
+            params["category"] = loc[-1]
+            message = (
+                f"the weights of category '{loc[-1]}' add up to {params.get('total')}, not 100"
+            )
         elif loc and loc[-1] == "[key]":
             loc.pop()
+            code, params = "bad_key", {"value": loc[-1]}
             message = f"'{loc[-1]}' is not a valid key: {_KEY_HINT}"
-        elif error["type"] == "string_pattern_mismatch" and loc and loc[-1] == "key":
+        elif code == "string_pattern_mismatch" and loc and loc[-1] == "key":
             # The key copied from a table name that was already reported: say it once.
-            if (".".join(loc[:-1]), f"'{loc[-2]}' is not a valid key: {_KEY_HINT}") in result:
+            if any(p.path == ".".join(loc[:-1]) and p.code == "bad_key" for p in result):
                 continue
+            code, params = "bad_key", {"value": params.get("input", "")}
             message = f"not a valid key: {_KEY_HINT}"
-        elif error["type"] == "string_pattern_mismatch" and "remind_before_deadline" in loc:
+        elif code == "string_pattern_mismatch" and "remind_before_deadline" in loc:
+            code = "reminder_format"
             message = "write an offset as a number and d, h or m, e.g. '3d', '2h', '30m'"
         message = message.removeprefix("Value error, ")
-        result.append((".".join(loc), message))
+        result.append(SchemeProblem(".".join(loc), code, message, params))
     return result
 
 
@@ -613,7 +683,13 @@ def parse_scheme(text: str, *, source: str | None = None) -> Scheme:
         line = getattr(exc, "lineno", None) or (match.group(1) if match else None)
         column = getattr(exc, "colno", None) or (match.group(2) if match else None)
         where = f" at line {line}, column {column}" if line else ""
-        raise SchemeError([("", f"TOML syntax error{where}: {reason}")], source) from None
+        problem = SchemeProblem(
+            "",
+            "toml_syntax",
+            f"TOML syntax error{where}: {reason}",
+            {"line": line, "column": column, "reason": reason},
+        )
+        raise SchemeError([problem], source) from None
     try:
         return Scheme.model_validate(data)
     except ValidationError as exc:

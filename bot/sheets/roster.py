@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.core.texts import LANGUAGES, Texts
 from bot.rules.roles import ROLE_ORDER, Role
 from bot.rules.roster import (
     COLUMNS,
@@ -46,6 +48,7 @@ __all__ = [
     "read_records",
     "read_roster",
     "role_text",
+    "sheet_label",
     "write_invite_sheet",
     "write_roster",
 ]
@@ -53,44 +56,18 @@ __all__ = [
 Language = Literal["zh", "en"]
 
 
-# Header words the writer uses, per language.
-_HEADERS: Final[dict[str, dict[str, str]]] = {
-    "zh": {
-        "name": "姓名",
-        "department": "部门",
-        "roles": "角色",
-        "title": "职务",
-        "supervisor": "分管领导",
-        "village": "蹲点村",
-        "phone": "电话",
-    },
-    "en": {
-        "name": "Name",
-        "department": "Department",
-        "roles": "Roles",
-        "title": "Title",
-        "supervisor": "Supervisor",
-        "village": "Village",
-        "phone": "Phone",
-    },
-}
-
-
-# Role names the writer uses, per language, and every spelling the reader accepts.
-_ROLE_NAMES: Final[dict[str, dict[Role, str]]] = {
-    "zh": {Role.CADRE: "干部", Role.HEAD: "部门负责人", Role.LEADER: "领导", Role.OFFICE: "办公室"},
-    "en": {Role.CADRE: "cadre", Role.HEAD: "head", Role.LEADER: "leader", Role.OFFICE: "office"},
-}
-_ROLE_JOINER: Final[dict[str, str]] = {"zh": "、", "en": ", "}
-
 # The invite sheet's column headers and the sheet names are labels (templates/<lang>/labels.toml).
 _INVITE_COLUMNS: Final = ("name", "department", "code", "link", "expires")
 
 
-def _sheet_label(lang: str, key: str) -> str:
-    from bot.core.texts import Texts
+def sheet_label(lang: str, key: str) -> str:
+    """A word a sheet carries (a header, a sheet's name, a role), from the labels."""
+    return _texts().label(lang, f"sheet.{key}")
 
-    return Texts().label(lang, f"sheet.{key}")
+
+@cache
+def _texts() -> Texts:
+    return Texts()
 
 
 _XLSX_SUFFIXES: Final = (".xlsx", ".xlsm")
@@ -209,8 +186,8 @@ def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
 
 
 def _check_language(language: str) -> Language:
-    if language not in _HEADERS:
-        raise ValueError(f"language must be one of {sorted(_HEADERS)}, not {language!r}")
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {sorted(LANGUAGES)}, not {language!r}")
     return "en" if language == "en" else "zh"
 
 
@@ -218,7 +195,9 @@ def role_text(roles: Iterable[Role], language: str = "zh") -> str:
     """The roles cell as the writer spells it (``干部、部门负责人``); the reader accepts it back."""
     language = _check_language(language)
     chosen = set(roles)
-    return _ROLE_JOINER[language].join(_ROLE_NAMES[language][r] for r in ROLE_ORDER if r in chosen)
+    return sheet_label(language, "role_joiner").join(
+        sheet_label(language, f"role.{r.value}") for r in ROLE_ORDER if r in chosen
+    )
 
 
 def _row_values(row: RosterRow, language: Language) -> list[str | None]:
@@ -240,7 +219,7 @@ def write_roster(path: Path, rows: Iterable[RosterRow], *, language: str = "zh")
     """
     path = Path(path)
     lang = _check_language(language)
-    header = [_HEADERS[lang][column] for column in COLUMNS]
+    header = [sheet_label(lang, f"roster_column.{column}") for column in COLUMNS]
     body = [_row_values(row, lang) for row in rows]
     suffix = path.suffix.lower()
     if suffix in _XLSX_SUFFIXES:
@@ -284,7 +263,7 @@ def _write_roster_xlsx(
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = _sheet_label(language, "roster")
+    sheet.title = sheet_label(language, "roster")
     sheet.append(header)
     for values in body:
         sheet.append(values)
@@ -323,8 +302,8 @@ def write_invite_sheet(
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = _sheet_label(lang, "invites")
-    sheet.append([_sheet_label(lang, f"invite_{column}") for column in _INVITE_COLUMNS])
+    sheet.title = sheet_label(lang, "invites")
+    sheet.append([sheet_label(lang, f"invite_{column}") for column in _INVITE_COLUMNS])
     for cell in sheet[1]:
         cell.font = _BOLD
         cell.fill = _HEADER_FILL

@@ -11,11 +11,11 @@ import csv
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from bot.core.texts import LANGUAGES
 from bot.rules.roster import RosterFileError
 from bot.rules.targets import (
     COLUMNS,
@@ -25,35 +25,9 @@ from bot.rules.targets import (
     code_issues,
     parse_target_row,
 )
-from bot.sheets.roster import read_records
+from bot.sheets.roster import read_records, sheet_label
 
 __all__ = ["read_targets", "write_targets"]
-
-
-# Header words the writer uses, per language (the file format's vocabulary, not messages).
-_HEADERS: Final[dict[str, dict[str, str]]] = {
-    "zh": {
-        "name": "姓名",
-        "department": "部门",
-        "item": "项目",
-        "code": "编号",
-        "title": "指标",
-        "target": "目标值",
-        "unit": "单位",
-        "points": "分值",
-    },
-    "en": {
-        "name": "Name",
-        "department": "Department",
-        "item": "Item",
-        "code": "Code",
-        "title": "Title",
-        "target": "Target",
-        "unit": "Unit",
-        "points": "Points",
-    },
-}
-_SHEET_TITLE: Final[dict[str, str]] = {"zh": "目标管理考核细则", "en": "Targets"}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -92,9 +66,9 @@ def _plain_number(value: Decimal | None) -> int | float | None:
 def write_targets(path: Path, rows: Iterable[TargetRow], *, language: str = "zh") -> None:
     """Write ``rows`` to ``path`` (.xlsx or .csv) so that :func:`read_targets` reads them back."""
     path = Path(path)
-    if language not in _HEADERS:
-        raise ValueError(f"language must be one of {sorted(_HEADERS)}, not {language!r}")
-    header = [_HEADERS[language][column] for column in COLUMNS]
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {sorted(LANGUAGES)}, not {language!r}")
+    header = [sheet_label(language, f"targets_column.{column}") for column in COLUMNS]
     body = [
         [
             row.name,
@@ -120,7 +94,7 @@ def write_targets(path: Path, rows: Iterable[TargetRow], *, language: str = "zh"
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = _SHEET_TITLE[language]
+    sheet.title = sheet_label(language, "targets")
     sheet.append(header)
     for values in body:
         sheet.append(values)

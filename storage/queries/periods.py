@@ -4,15 +4,14 @@ The appraisal calendar lives in the database, so that the service (``bot/apprais
 and the scheduler all read one truth instead of computing dates each on their own. Nothing here
 commits: the caller's unit of work decides.
 
-Times come back from SQLite without a zone (it stores the UTC wall clock); :func:`as_utc` puts
-the zone back, so callers compare aware datetimes on both backends.
+Times come back aware and in UTC on both backends (``storage.models.UTCDateTime``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +22,6 @@ __all__ = [
     "CLOSED_STATES",
     "KIND_ORDER",
     "PeriodCodeError",
-    "as_utc",
     "containers_of",
     "find_period",
     "get_period",
@@ -88,13 +86,6 @@ def month_span(kind: str, number: int) -> tuple[int, int]:
     if kind == PeriodKind.HALF:
         return 6 * number - 5, 6 * number
     return 1, 12
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """An aware UTC datetime; naive values are UTC (what SQLite hands back)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sorted(periods: Collection[Period]) -> list[Period]:

@@ -66,13 +66,28 @@ def test_scheme_check_passes_on_the_example(kaohe: Kaohe) -> None:
     assert "有效" in out and "本职工作 90 + 中心工作 10 = 100" in out
 
 
-def test_scheme_check_reports_every_key_path(kaohe: Kaohe, tmp_path: Path) -> None:
+def test_scheme_check_reports_every_key_path(
+    kaohe: Kaohe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every problem by its key path, all in the office's language (no English inside)."""
+    code, out, _ = kaohe("scheme", "check", str(broken_scheme(tmp_path)))
+    assert code == EXIT_USAGE
+    assert "items.village：类别“village”各项目的权重之和是 95，应为 100" in out
+    assert "democratic.bogus：不认识的键" in out
+    assert (
+        "bonus.office_rules_share：机关制度占比须在 0.10 到 0.20 之间（10%–20%），现在是 0.25"
+        in out
+    )
+    assert "3 处问题" in out
+    assert not any(word in out for word in ("must", "unknown key", "add up")), out
+    code, out, _ = kaohe("scheme", "check", str(tmp_path / "missing.toml"))
+    assert code == EXIT_USAGE and "读不了这个文件" in out
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "en")
     code, out, _ = kaohe("scheme", "check", str(broken_scheme(tmp_path)))
     assert code == EXIT_USAGE
     assert "items.village: the weights of category 'village' add up to 95, not 100" in out
     assert "democratic.bogus: unknown key" in out
     assert "bonus.office_rules_share: must be between 0.10 and 0.20" in out
-    assert "3 处问题" in out
     code, out, _ = kaohe("scheme", "check", str(tmp_path / "missing.toml"))
     assert code == EXIT_USAGE and "cannot read the file" in out
 
