@@ -16,7 +16,7 @@ does, with :func:`storage.engine.transaction`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.rules import raters
 from bot.rules.raters import is_assessed
-from bot.rules.roles import Role
 from storage.models import (
     BallotParticipation,
     BonusEntry,
@@ -558,16 +558,9 @@ async def _month(session: AsyncSession, period: Period) -> _Month:
     )
 
 
-def _raters_of(cadre: Cadre, everyone: Iterable[Cadre]) -> list[Cadre]:
-    """Who rates ``cadre``: a head by their supervising leader, anyone else by their heads."""
-    people = list(everyone)
-    if cadre.has(Role.HEAD):
-        return [p for p in people if p.id == cadre.supervisor_id]
-    return [
-        p
-        for p in people
-        if p.department_id == cadre.department_id and p.has(Role.HEAD) and p.id != cadre.id
-    ]
+def _raters_of(cadre: Cadre, everyone: Sequence[Cadre]) -> list[Cadre]:
+    """Who rates ``cadre`` (:func:`bot.rules.raters.raters_of`: the one rule of who rates whom)."""
+    return [p for p in raters.raters_of(cadre, everyone) if isinstance(p, Cadre)]
 
 
 async def progress(*, session: AsyncSession, period: Period, ballot: bool) -> Progress:
