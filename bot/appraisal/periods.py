@@ -55,6 +55,7 @@ from storage.models import (
     SchemeVersion,
 )
 from storage.queries import audit
+from storage.queries import ballots as ballots_q
 from storage.queries import periods as periods_q
 from storage.queries import results as results_q
 from storage.queries import roster as roster_q
@@ -67,8 +68,10 @@ __all__ = [
     "close_period",
     "create_year",
     "ensure_scheme_in_force",
+    "extend_period",
     "open_period",
     "publish_quarter",
+    "reopen_period",
     "run_due",
 ]
 
@@ -78,6 +81,8 @@ ACTION_OPEN = "period.open"
 ACTION_CLOSE = "period.close"
 ACTION_PUBLISH = "period.publish"
 ACTION_WINDOW = "period.window"
+ACTION_REOPEN = "period.reopen"
+ACTION_EXTEND = "period.extend"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -242,9 +247,19 @@ class Outcome(StrEnum):
     NOT_OPEN = "not_open"  # closing a period that never opened: refused
     PARTS_NOT_CLOSED = "parts_not_closed"  # a summary whose months/quarters are still open: refused
     NOT_IN_REVIEW = "not_in_review"  # publishing a quarter that is not in review: refused
+    NOT_A_MONTH = "not_a_month"  # quarters, halves and the year open with their months: refused
+    WINDOW_PASSED = "window_passed"  # the month's deadline is past: refused without a new one
+    ANOTHER_OPEN = "another_open"  # one month takes answers at a time: refused (pending: it)
+    REOPENED = "reopened"  # a month closed by mistake takes answers again until the new deadline
+    EXTENDED = "extended"  # an open month's deadline moved
+    NOT_CLOSED = "not_closed"  # reopening a month that is not closed: refused
+    PUBLISHED_ALREADY = "published_already"  # reopening a month whose quarter is published
+    DEADLINE_PASSED = "deadline_passed"  # a new deadline that is not in the future: refused
 
 
-_CHANGED = frozenset({Outcome.OPENED, Outcome.CLOSED, Outcome.PUBLISHED})
+_CHANGED = frozenset(
+    {Outcome.OPENED, Outcome.CLOSED, Outcome.PUBLISHED, Outcome.REOPENED, Outcome.EXTENDED}
+)
 _NO_OP = frozenset({Outcome.ALREADY_OPEN, Outcome.ALREADY_CLOSED, Outcome.ALREADY_PUBLISHED})
 
 
@@ -257,6 +272,9 @@ class Transition:
     also_opened: list[Period] = field(default_factory=list)  # the month's quarter, half, year
     pending: list[Period] = field(default_factory=list)  # parts still open (PARTS_NOT_CLOSED)
     results: list[Result] = field(default_factory=list)  # stored by a close
+    # Ballot drafts never cast, deleted by closing their month: the caller then clears the old
+    # row versions after the commit (storage.engine.forget_old_row_versions, SECRET_TABLES).
+    drafts_discarded: int = 0
     tallies: int = 0  # tally rows created by opening a month with a ballot
 
     @property
@@ -318,41 +336,51 @@ async def open_period(
     now: datetime,
     scheme_file: Path | None,
     actor: str = ACTOR_SYSTEM,
+    closes_at: datetime | None = None,
 ) -> Transition:
-    """Open a scheduled period: freeze the scheme in force into it and, for a month, create the
-    ballot's tally rows and open its quarter, half-year and year if they are still scheduled.
+    """Open a scheduled month: freeze the scheme in force into it, create the ballot's tally
+    rows, and open its quarter, half-year and year if they are still scheduled.
 
     An open period is left as it is (``ALREADY_OPEN``), and a closed one is never reopened
-    (``ALREADY_CLOSED``): "a closed period is closed".
+    (``ALREADY_CLOSED``): "a closed period is closed". Only months open (``NOT_A_MONTH``), one
+    at a time (``ANOTHER_OPEN``, with the open one in ``pending``), and never with their
+    deadline already past (``WINDOW_PASSED``) unless ``closes_at`` gives a new one: answers
+    would all be refused as late.
     """
     now = check_now(now)
     if period.state == PeriodState.OPEN:
         return Transition(period, Outcome.ALREADY_OPEN)
     if period.state != PeriodState.SCHEDULED:
         return Transition(period, Outcome.ALREADY_CLOSED)
+    if period.kind != PeriodKind.MONTH:
+        return Transition(period, Outcome.NOT_A_MONTH)
     assert period.id is not None
+    other = await periods_q.open_month(session=session, unit_id=period.unit_id)
+    if other is not None:
+        return Transition(period, Outcome.ANOTHER_OPEN, pending=[other])
     version, scheme = await ensure_scheme_in_force(
         session=session, unit_id=period.unit_id, scheme_file=scheme_file
     )
+    # The window follows the frozen scheme (the file may have changed since create_year).
+    opens, closes = scheme.monthly_window.window(period.year, period.number)
+    deadline = aware_utc(closes_at) if closes_at is not None else closes.astimezone(UTC)
+    if deadline <= now:
+        return Transition(period, Outcome.WINDOW_PASSED)
     transition = Transition(period, Outcome.OPENED)
-    if period.kind == PeriodKind.MONTH:
-        # The window follows the frozen scheme (the file may have changed since create_year).
-        opens, closes = scheme.monthly_window.window(period.year, period.number)
-        period.opens_at, period.closes_at = opens.astimezone(UTC), closes.astimezone(UTC)
+    period.opens_at, period.closes_at = min(opens.astimezone(UTC), now), deadline
     await _open_one(session, period, version, now, actor)
-    if period.kind == PeriodKind.MONTH:
-        if scheme.democratic_in_month(period.number):
-            cadres = await roster_q.assessed_cadres(session=session, unit_id=period.unit_id)
-            transition.tallies = await results_q.create_tallies(
-                session=session,
-                period_id=period.id,
-                ratee_ids=[c.id for c in cadres if c.id is not None],
-                grades=[g.value for g in scoring.GRADE_ORDER],
-            )
-        for container in await periods_q.containers_of(session=session, period=period):
-            if container.state == PeriodState.SCHEDULED:
-                await _open_one(session, container, version, now, actor)
-                transition.also_opened.append(container)
+    if scheme.democratic_in_month(period.number):
+        cadres = await roster_q.assessed_cadres(session=session, unit_id=period.unit_id)
+        transition.tallies = await results_q.create_tallies(
+            session=session,
+            period_id=period.id,
+            ratee_ids=[c.id for c in cadres if c.id is not None],
+            grades=[g.value for g in scoring.GRADE_ORDER],
+        )
+    for container in await periods_q.containers_of(session=session, period=period):
+        if container.state == PeriodState.SCHEDULED:
+            await _open_one(session, container, version, now, actor)
+            transition.also_opened.append(container)
     await session.flush()
     return transition
 
@@ -396,6 +424,10 @@ async def close_period(
             )
             _freeze(period, version)
     results = await score_period(session=session, period=period, now=now, actor=actor)
+    discarded = 0
+    if period.kind == PeriodKind.MONTH and period.id is not None:
+        # An uncast draft is not a vote, and must not outlive the window (nor reach a backup).
+        discarded = await ballots_q.discard_drafts(session=session, period_id=period.id)
     old_state = period.state
     period.closed_at = now
     if period.kind == PeriodKind.QUARTER:
@@ -406,7 +438,108 @@ async def close_period(
     session.add(period)
     _audit_state(session, period, ACTION_CLOSE, old_state, actor, now, {"results": len(results)})
     await session.flush()
-    return Transition(period, Outcome.CLOSED, results=results)
+    return Transition(period, Outcome.CLOSED, results=results, drafts_discarded=discarded)
+
+
+async def reopen_period(
+    *,
+    session: AsyncSession,
+    period: Period,
+    now: datetime,
+    until: datetime,
+    reason: str,
+    actor: str = ACTOR_SYSTEM,
+) -> Transition:
+    """Open a month closed by mistake again, until ``until``; audited with ``reason``.
+
+    Allowed while the month's quarter is not published (the review time): afterwards the
+    results are public and only an appeal changes them. The stored results stay until the month
+    closes again, when it is scored anew (every changed figure audited). One month at a time
+    takes answers, so another open month refuses it (``ANOTHER_OPEN``).
+    """
+    now = check_now(now)
+    until = aware_utc(until)
+    if period.kind != PeriodKind.MONTH:
+        return Transition(period, Outcome.NOT_A_MONTH)
+    if period.state != PeriodState.CLOSED:
+        return Transition(period, Outcome.NOT_CLOSED)
+    if until <= now:
+        return Transition(period, Outcome.DEADLINE_PASSED)
+    containers = await periods_q.containers_of(session=session, period=period)
+    if any(c.kind == PeriodKind.QUARTER and c.state == PeriodState.PUBLISHED for c in containers):
+        return Transition(period, Outcome.PUBLISHED_ALREADY)
+    other = await periods_q.open_month(session=session, unit_id=period.unit_id)
+    if other is not None and other.id != period.id:
+        return Transition(period, Outcome.ANOTHER_OPEN, pending=[other])
+    old = {"state": period.state, "closes_at": aware_utc(period.closes_at).isoformat()}
+    period.state = PeriodState.OPEN.value
+    period.closes_at = until
+    period.closed_at = None
+    session.add(period)
+    reopened: list[Period] = []
+    for container in containers:
+        # A quarter in review goes back to open with its month: it will close (and be scored)
+        # again when its months are all closed.
+        if container.state in (PeriodState.CLOSED, PeriodState.IN_REVIEW):
+            container.state = PeriodState.OPEN.value
+            container.closed_at = None
+            session.add(container)
+            reopened.append(container)
+    audit.record(
+        session=session,
+        unit_id=period.unit_id,
+        actor=actor,
+        action=ACTION_REOPEN,
+        entity="period",
+        entity_id=period.id,
+        old=old,
+        new={
+            "state": period.state,
+            "closes_at": until.isoformat(),
+            "also": [c.code for c in reopened],
+        },
+        reason=reason,
+        at=now,
+    )
+    await session.flush()
+    return Transition(period, Outcome.REOPENED, also_opened=reopened)
+
+
+async def extend_period(
+    *,
+    session: AsyncSession,
+    period: Period,
+    now: datetime,
+    until: datetime,
+    reason: str,
+    actor: str = ACTOR_SYSTEM,
+) -> Transition:
+    """Move the deadline of an open month to ``until`` (in the future); audited with ``reason``."""
+    now = check_now(now)
+    until = aware_utc(until)
+    if period.kind != PeriodKind.MONTH:
+        return Transition(period, Outcome.NOT_A_MONTH)
+    if period.state != PeriodState.OPEN:
+        return Transition(period, Outcome.NOT_OPEN)
+    if until <= now:
+        return Transition(period, Outcome.DEADLINE_PASSED)
+    old = aware_utc(period.closes_at)
+    period.closes_at = until
+    session.add(period)
+    audit.record(
+        session=session,
+        unit_id=period.unit_id,
+        actor=actor,
+        action=ACTION_EXTEND,
+        entity="period",
+        entity_id=period.id,
+        old={"closes_at": old.isoformat()},
+        new={"closes_at": until.isoformat()},
+        reason=reason,
+        at=now,
+    )
+    await session.flush()
+    return Transition(period, Outcome.EXTENDED)
 
 
 async def publish_quarter(

@@ -41,6 +41,7 @@ from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
 from storage.engine import forget_old_row_versions
 from storage.models import Cadre
+from storage.queries.ballots import SECRET_TABLES
 
 VOTE = keyboards.Family(
     "vote",
@@ -342,10 +343,6 @@ async def _confirm_callback(update: Update, context: KaoheContext, press: keyboa
     await _edit(
         query, context.render("ballot/cast", period=result.period, total=result.ballots), None
     )
-
-
-# Tables whose old row versions could tie a grade to the commit that cast it.
-SECRET_TABLES = ("ballot_tally", "ballot_draft", "ballot_participation")
 
 
 def _refusing(action: keyboards.Handler) -> keyboards.Handler:

@@ -971,6 +971,7 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: Any
                     note=draft.note,
                     actor=actor,
                     now=context.now(),
+                    draft_token=draft.token,
                 )
             ).id
         else:
@@ -985,6 +986,7 @@ async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: Any
                     reason=draft.reason or "",
                     actor=actor,
                     now=context.now(),
+                    draft_token=draft.token,
                 )
             ).id
     context.set_outcome(update.update_id, f"office:recorded:{draft.kind}")

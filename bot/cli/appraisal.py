@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -266,6 +267,26 @@ def _grade_counts(results: list[Any]) -> dict[str, int]:
     return dict(Counter(r.grade for r in results if r.grade))
 
 
+_MOMENT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?$")
+
+
+def _moment(cli: Cli, text: str | None) -> datetime | None:
+    """A deadline typed by the clerk (``2026-12-10`` or ``2026-12-10 18:00``, the town's
+    time; a day alone means 18:00); abort with a usage message when it is not one."""
+    if text is None:
+        return None
+    match = _MOMENT.match(text.strip())
+    try:
+        if match is None:
+            raise ValueError(text)
+        year, month, day, hour, minute = (int(g) if g else None for g in match.groups())
+        assert year is not None and month is not None and day is not None
+        return datetime(year, month, day, hour or 18, minute or 0, tzinfo=cli.settings.zone)
+    except ValueError:
+        cli.say("cli/moment_bad", err=True, text=text)
+        raise Abort(EXIT_USAGE) from None
+
+
 def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
     from bot.appraisal.periods import open_period
 
@@ -278,6 +299,7 @@ def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
                 now=cli.now(),
                 scheme_file=cli.settings.scheme_file,
                 actor="cli",
+                closes_at=_moment(cli, args.until),
             )
         except SchemeError as exc:
             _scheme_errors(cli, exc)
@@ -288,11 +310,62 @@ def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
     return run_in_unit(cli, work)
 
 
-def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
-    from bot.appraisal.periods import close_period
+def cmd_periods_reopen(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import reopen_period
 
     async def work(session: Any, unit_id: int) -> int:
         period = await _find_period(cli, session, unit_id, args.period)
+        until = _moment(cli, args.until)
+        assert until is not None
+        transition = await reopen_period(
+            session=session,
+            period=period,
+            now=cli.now(),
+            until=until,
+            reason=args.reason,
+            actor="cli",
+        )
+        cli.say("cli/periods_transition", t=transition, grades={}, local=_local(cli))
+        return _transition_exit(transition)
+
+    return run_in_unit(cli, work)
+
+
+def cmd_periods_extend(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.periods import extend_period
+
+    async def work(session: Any, unit_id: int) -> int:
+        period = await _find_period(cli, session, unit_id, args.period)
+        until = _moment(cli, args.until)
+        assert until is not None
+        transition = await extend_period(
+            session=session,
+            period=period,
+            now=cli.now(),
+            until=until,
+            reason=args.reason,
+            actor="cli",
+        )
+        cli.say("cli/periods_transition", t=transition, grades={}, local=_local(cli))
+        return _transition_exit(transition)
+
+    return run_in_unit(cli, work)
+
+
+def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.appraisal.month import is_open_at
+    from bot.appraisal.periods import close_period
+    from storage.queries.office import progress
+    from storage.queries.schemes import scheme_of
+
+    async def work(session: Any, unit_id: int) -> int:
+        period = await _find_period(cli, session, unit_id, args.period)
+        if period.kind == "month" and is_open_at(period, cli.now()) and not args.force:
+            # Before the deadline a close scores everyone still missing 0: say who, and ask.
+            ballot = scheme_of(period).democratic_in_month(period.number)
+            found = await progress(session=session, period=period, ballot=ballot)
+            cli.say("cli/periods_close_early", period=period, progress=found, local=_local(cli))
+            raise Abort(EXIT_FAILED)
         try:
             transition = await close_period(
                 session=session,
@@ -444,12 +517,24 @@ def register(sub: Any) -> None:
     p = actions.add_parser("create", help="create a year's months, quarters, halves and the year")
     p.add_argument("year", type=int)
     p.set_defaults(func=cmd_periods_create)
-    p = actions.add_parser("open", help="open a period now (e.g. 2026-03), freezing the scheme")
-    p.add_argument("period", metavar="PERIOD", help="2026-03, 2026-Q1, 2026-H1 or 2026")
+    p = actions.add_parser("open", help="open a month now (e.g. 2026-03), freezing the scheme")
+    p.add_argument("period", metavar="PERIOD", help="2026-03")
+    p.add_argument("--until", metavar="DEADLINE", help="a new deadline (a month already past)")
     p.set_defaults(func=cmd_periods_open)
     p = actions.add_parser("close", help="close a period now and score it")
     p.add_argument("period", metavar="PERIOD", help="2026-03, 2026-Q1, 2026-H1 or 2026")
+    p.add_argument("--force", action="store_true", help="close a month before its deadline")
     p.set_defaults(func=cmd_periods_close)
+    p = actions.add_parser("reopen", help="open a month closed by mistake again (audited)")
+    p.add_argument("period", metavar="PERIOD", help="2026-03")
+    p.add_argument("--until", metavar="DEADLINE", required=True, help="the new deadline")
+    p.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    p.set_defaults(func=cmd_periods_reopen)
+    p = actions.add_parser("extend", help="move the deadline of the open month (audited)")
+    p.add_argument("period", metavar="PERIOD", help="2026-03")
+    p.add_argument("--until", metavar="DEADLINE", required=True, help="the new deadline")
+    p.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    p.set_defaults(func=cmd_periods_extend)
 
     score = sub.add_parser("score", help="results of a period: show, recompute")
     actions = score.add_subparsers(dest="score", required=True, metavar="ACTION")

@@ -26,12 +26,14 @@ from bot.core.texts import Texts
 from storage import migrate
 from storage.engine import (
     create_engine,
+    forget_old_row_versions,
     is_sqlite,
     make_session_factory,
     safe_url,
     sqlite_path,
     transaction,
 )
+from storage.queries.ballots import SECRET_TABLES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -186,7 +188,10 @@ async def _with_unit(settings: Settings, work: Work) -> int:
                 session=session, name=settings.unit_name, timezone=settings.timezone
             )
             assert unit.id is not None  # flushed by ensure_unit
-            return await work(session, unit.id)
+            code = await work(session, unit.id)
+        # Work that deleted secrets (uncast ballots, at a close) leaves no old row versions.
+        await forget_old_row_versions(engine, SECRET_TABLES)
+        return code
     finally:
         await engine.dispose()
 

@@ -38,6 +38,7 @@ from storage.models import (
 
 __all__ = [
     "GRADES",
+    "SECRET_TABLES",
     "add_participation",
     "count_ballot",
     "delete_drafts",
@@ -51,6 +52,10 @@ __all__ = [
 ]
 
 GRADES: tuple[str, ...] = tuple(g.value for g in GRADE_ORDER)
+
+#: Tables whose old row versions could tie a grade to the commit that wrote it: after a cast or
+#: a close, :func:`storage.engine.forget_old_row_versions` clears them.
+SECRET_TABLES: tuple[str, ...] = ("ballot_tally", "ballot_draft", "ballot_participation")
 """The grade keys a ballot may carry, best first (excellent, good, pass, fail)."""
 
 

@@ -142,7 +142,25 @@ async def _add(
     new: dict[str, Any],
     reason: str | None = None,
 ) -> R:
-    """Add a record and the audit row of its creation; flush so the record has its id."""
+    """Add a record and the audit row of its creation; flush so the record has its id.
+
+    A record whose flow token (``draft_token``) was recorded before for the same person is not
+    added again: the one recorded then is returned (``record.id`` set, nothing audited), so a
+    confirmation retried after a crash writes nothing twice.
+    """
+    model = type(record)
+    if record.draft_token is not None:
+        earlier = (
+            await session.exec(
+                select(model).where(
+                    col(model.unit_id) == unit_id,
+                    col(model.draft_token) == record.draft_token,
+                    col(model.cadre_id) == record.cadre_id,
+                )
+            )
+        ).first()
+        if earlier is not None:
+            return earlier
     session.add(record)
     await session.flush()
     audit.record(
@@ -236,10 +254,13 @@ async def record_discipline(
     note: str | None,
     actor: Cadre,
     now: datetime,
+    draft_token: str | None = None,
 ) -> DisciplineRecord:
-    """Add a violation record and its audit row; flush so the record has its id."""
+    """Add a violation record and its audit row; flush so the record has its id (once per flow
+    token and person: see :func:`_add`)."""
     record = DisciplineRecord(
         created_at=now,
+        draft_token=draft_token,
         unit_id=unit_id,
         period_id=period_id,
         cadre_id=cadre.id or 0,
@@ -368,14 +389,17 @@ async def record_bonus_entry(
     reason: str,
     actor: Cadre,
     now: datetime,
+    draft_token: str | None = None,
 ) -> BonusEntry:
-    """Add a reward or deduction and its audit row; flush so the entry has its id."""
+    """Add a reward or deduction and its audit row; flush so the entry has its id (once per
+    flow token and person: see :func:`_add`)."""
     if amount <= 0:
         raise ValueError("the amount must be greater than 0")
     if not reason.strip():
         raise ValueError("a reward or deduction needs a written reason")
     entry = BonusEntry(
         created_at=now,
+        draft_token=draft_token,
         unit_id=unit_id,
         year=year,
         cadre_id=cadre.id or 0,

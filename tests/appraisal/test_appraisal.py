@@ -580,15 +580,18 @@ async def test_scheme_frozen_when_a_month_opens(town: Town, tmp_path: Path) -> N
     )
     scheme_file.write_text(edited, encoding="utf-8")
     february_open = datetime(2026, 2, 25, 1, tzinfo=UTC)
-    await town.open("2026-02", now=february_open, scheme_file=scheme_file)
-    await town.open("2026-03", now=february_open + timedelta(days=28), scheme_file=scheme_file)
-
-    for month in ("2026-01", "2026-02"):
+    # One month takes answers at a time: each closes before the next opens.
+    for month, opens, closes in (
+        ("2026-01", None, JAN_CLOSE),
+        ("2026-02", february_open, datetime(2026, 3, 5, 10, tzinfo=UTC)),
+    ):
+        if opens is not None:
+            await town.open(month, now=opens, scheme_file=scheme_file)
         await town.rate(month, "吴磊", "李明", "head", {"duty": 85, "central": 90})
         await town.rate(month, "吴磊", "吴磊", "self", {"duty": 90, "central": 80})
         await town.ballots(month, "吴磊", excellent=4, good=6, pass_=1)
-    await town.close("2026-01")
-    await town.close("2026-02", now=datetime(2026, 3, 5, 10, tzinfo=UTC))
+        await town.close(month, now=closes)
+    await town.open("2026-03", now=february_open + timedelta(days=28), scheme_file=scheme_file)
 
     # January, frozen with 0.5/0.3/0.2: 87.0 as above. February, 0.6/0.2/0.2:
     #   0.6 × 85.5 + 0.2 × 88.3 + 0.2 × 89.0 = 51.30 + 17.66 + 17.80 = 86.76 -> 86.8

@@ -152,16 +152,22 @@ def test_a_month_from_the_command_line(kaohe: Kaohe, db: str) -> None:
     code, out, _ = kaohe("periods", "create", "2026")
     assert code == EXIT_OK and "都已存在，没有改动" in out
 
-    code, out, _ = kaohe("periods", "open", "2026-01")
+    code, out, _ = kaohe("periods", "open", "2026-01")  # its deadline is long past: refused
+    assert code == EXIT_FAILED and "已经过了" in out and "--until" in out
+    code, out, _ = kaohe("periods", "open", "2026-01", "--until", "2099-01-05")
     assert code == EXIT_OK and "已开启 2026 年 1 月" in out and "2026-Q1、2026-H1、2026" in out
     code, out, _ = kaohe("periods", "open", "2026-01")
     assert code == EXIT_OK and "已经开启，没有改动" in out
+    code, out, _ = kaohe("periods", "open", "2026-02", "--until", "2099-02-05")
+    assert code == EXIT_FAILED and "同一时间只能有一个月份在填报" in out
     code, out, _ = kaohe("periods", "close", "2026-Q1")
     assert code == EXIT_FAILED and "2026-01（进行中）" in out
     code, out, _ = kaohe("score", "show", "2026-01")
     assert code == EXIT_OK and "还没有结果" in out
 
-    code, out, _ = kaohe("periods", "close", "2026-01")
+    code, out, _ = kaohe("periods", "close", "2026-01")  # before its deadline: who is missing
+    assert code == EXIT_FAILED and "自评已交 0/12" in out and "--force" in out
+    code, out, _ = kaohe("periods", "close", "2026-01", "--force")
     assert code == EXIT_OK and "12 人得出结果" in out
     code, out, _ = kaohe("periods", "close", "2026-01")
     assert code == EXIT_OK and "已经结束，没有改动" in out
@@ -201,8 +207,8 @@ def test_recompute_reports_a_tampered_result(
 ) -> None:
     assert kaohe("roster", "import", str(EXAMPLES / "roster.xlsx"))[0] == EXIT_OK
     assert kaohe("periods", "create", "2026")[0] == EXIT_OK
-    assert kaohe("periods", "open", "2026-01")[0] == EXIT_OK
-    assert kaohe("periods", "close", "2026-01")[0] == EXIT_OK
+    assert kaohe("periods", "open", "2026-01", "--until", "2099-01-05")[0] == EXIT_OK
+    assert kaohe("periods", "close", "2026-01", "--force")[0] == EXIT_OK
 
     async def tamper() -> None:
         engine = create_engine(db)
