@@ -23,6 +23,7 @@ from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Abort, Cli, run_in_un
 from bot.core.scheme_file import load_scheme
 from bot.rules.numbers import exact
 from bot.rules.scheme import Scheme, SchemeError
+from bot.rules.secrecy import public_breakdown, public_inputs
 
 __all__ = ["register"]
 
@@ -411,6 +412,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
                 "result": r,
                 "cadre": people[r.cadre_id],
                 "department": names.get(people[r.cadre_id].department_id, ""),
+                "breakdown": public_breakdown(r.breakdown),
             }
             for r in results
         ]
@@ -429,8 +431,8 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
                         "office_rules": _decimal_text(row["result"].office_rules),
                         "grade": row["result"].grade,
                         "flags": row["result"].flags,
-                        "breakdown": row["result"].breakdown,
-                        "inputs": row["result"].inputs,
+                        "breakdown": public_breakdown(row["result"].breakdown),
+                        "inputs": public_inputs(row["result"].inputs),
                         "computed_at": aware_utc(row["result"].computed_at).isoformat(),
                     }
                     for row in rows

@@ -522,8 +522,6 @@ class DepartmentProgress:
     self_missing: list[str]
     head_done: int
     head_missing: list[RaterDue]
-    ballot_done: int
-    ballot_missing: list[str]
 
     @property
     def head_missing_count(self) -> int:
@@ -536,6 +534,9 @@ class Progress:
 
     departments: list[DepartmentProgress]
     ballot: bool  # whether the month carries a democratic evaluation
+    # Ballots cast in the whole unit: the only figure of the evaluation shown while it is open
+    # (who voted, or a count per department, would narrow down whose ballot is whose).
+    ballots_cast: int = 0
     total: int = field(init=False)
     self_done: int = field(init=False)
     head_done: int = field(init=False)
@@ -545,7 +546,7 @@ class Progress:
         object.__setattr__(self, "total", sum(d.total for d in self.departments))
         object.__setattr__(self, "self_done", sum(d.self_done for d in self.departments))
         object.__setattr__(self, "head_done", sum(d.head_done for d in self.departments))
-        object.__setattr__(self, "ballot_done", sum(d.ballot_done for d in self.departments))
+        object.__setattr__(self, "ballot_done", self.ballots_cast)
 
 
 @dataclass(frozen=True)
@@ -601,7 +602,6 @@ async def progress(*, session: AsyncSession, period: Period, ballot: bool) -> Pr
             if (cadre.id, RatingSource.HEAD) not in month.submitted:
                 raters = tuple(r.name for r in _raters_of(cadre, month.everyone))
                 due.setdefault(raters, []).append(cadre.name)
-        ballot_missing = [c.name for c in people if c.id not in month.voted] if ballot else []
         result.append(
             DepartmentProgress(
                 department=department.name,
@@ -610,11 +610,11 @@ async def progress(*, session: AsyncSession, period: Period, ballot: bool) -> Pr
                 self_missing=self_missing,
                 head_done=len(people) - sum(len(v) for v in due.values()),
                 head_missing=[RaterDue(raters, ratees) for raters, ratees in due.items()],
-                ballot_done=(len(people) - len(ballot_missing)) if ballot else 0,
-                ballot_missing=ballot_missing,
             )
         )
-    return Progress(departments=result, ballot=ballot)
+    return Progress(
+        departments=result, ballot=ballot, ballots_cast=len(month.voted) if ballot else 0
+    )
 
 
 @dataclass(frozen=True)

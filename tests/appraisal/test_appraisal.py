@@ -9,6 +9,7 @@ is worked by hand in the comment next to it (docs/scoring.md has the rules).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -490,8 +491,7 @@ async def test_month_scored_end_to_end(town: Town, kaohe: Kaohe) -> None:
     for line in (
         "吴磊（党政办公室）：87.0 分，良好",
         "  部门负责人考评：85.5 × 权重 0.5000（本职工作 85.0，中心工作 90.0）",
-        "  民主测评：88.3 × 权重 0.3000"
-        "（11 票：优秀 4、良好 6、及格 1、不及格 0；去掉最高、最低各一票）",
+        "  民主测评：88.3 × 权重 0.3000",  # the score only: never a tally
         "  月度得分 = 87.04 ÷ 1.0 = 87.0",
         "  机关制度：93.0（迟到 −2、迟到 −2、无故缺席会议 −3）",
         "  部门负责人考评：—，不计入",  # 冯超
@@ -499,6 +499,14 @@ async def test_month_scored_end_to_end(town: Town, kaohe: Kaohe) -> None:
         "王芳（经济发展办公室，蹲点村干部）：92.1 分，优秀",
     ):
         assert line in out.splitlines(), line
+    assert "票：" not in out and "去掉最高" not in out  # no count of grades, no trimmed ballots
+    code, out = await kaohe("score", "show", "2026-01", "--json")
+    assert code == 0
+    wu = next(r for r in json.loads(out)["results"] if r["name"] == "吴磊")
+    assert wu["breakdown"]["democratic"] == {"score": "88.3", "too_few_ballots": False}
+    assert "tally" not in wu["inputs"] and "tally" not in json.dumps(wu)
+    zhou = next(r for r in json.loads(out)["results"] if r["name"] == "周晓燕")
+    assert zhou["breakdown"]["democratic"] == {"score": None, "too_few_ballots": True}
 
 
 async def test_quantified_item_over_and_under_target(
