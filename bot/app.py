@@ -22,6 +22,7 @@ from bot.chat import (
     rating,
     selfscore,
     signup,
+    status,
 )
 from bot.chat.context import AlreadyHandled, KaoheApplication, KaoheContext
 from bot.chat.menus import keep_menu, set_default_menus
@@ -40,7 +41,18 @@ log = logging.getLogger(__name__)
 # The conversations (office, selfscore, rating) come before basics, whose catch-all answers
 # "not understood"; among them the order does not matter, as a typed message goes to the
 # question put most recently (bot.chat.conversations.TypedQuestions).
-CAPABILITIES = (signup, office, selfscore, rating, basics, invites, leadership, ballot, myscore)
+CAPABILITIES = (
+    signup,
+    office,
+    selfscore,
+    rating,
+    basics,
+    invites,
+    leadership,
+    ballot,
+    myscore,
+    status,
+)
 
 
 def build_services(

@@ -7,6 +7,7 @@ true everywhere. ``now`` always comes from the caller's clock (:mod:`bot.core.cl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +17,15 @@ from bot.rules.scheme import Item, Scheme
 from storage.models import Cadre, Period, PeriodKind, PeriodState
 from storage.queries import periods as periods_q
 
-__all__ = ["category_of", "current_month", "is_open_at", "items_of", "open_period"]
+__all__ = [
+    "MonthStatus",
+    "category_of",
+    "current_month",
+    "is_open_at",
+    "items_of",
+    "month_status",
+    "open_period",
+]
 
 
 def is_open_at(period: Period, now: datetime) -> bool:
@@ -42,6 +51,31 @@ async def current_month(*, session: AsyncSession, unit_id: int, now: datetime) -
     """The month that takes answers at ``now`` (at most one does), or None."""
     period = await periods_q.open_month(session=session, unit_id=unit_id)
     return period if period is not None and is_open_at(period, now) else None
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """The one answer to "what is the state of the month?", for every command and message.
+
+    ``current`` takes answers now; otherwise ``last`` is the latest month whose window opened (its
+    deadline passed, or it was closed) and ``upcoming`` the next one scheduled, if created.
+    """
+
+    current: Period | None
+    last: Period | None
+    upcoming: Period | None
+
+
+async def month_status(*, session: AsyncSession, unit_id: int, now: datetime) -> MonthStatus:
+    """Where the unit's monthly calendar stands at ``now``."""
+    current = await current_month(session=session, unit_id=unit_id, now=now)
+    if current is not None:
+        return MonthStatus(current, current, None)
+    return MonthStatus(
+        None,
+        await periods_q.last_month_opened(session=session, unit_id=unit_id, now=now),
+        await periods_q.upcoming_month(session=session, unit_id=unit_id, now=now),
+    )
 
 
 def category_of(cadre: Cadre, scheme: Scheme) -> str:

@@ -198,7 +198,7 @@ def build_sheet(
     )
 
 
-def _in_file_order(period: Period, category: str, items: Sequence[Item]) -> tuple[Item, ...]:
+def in_file_order(period: Period, category: str, items: Sequence[Item]) -> tuple[Item, ...]:
     """The items in the order of the scheme file, as frozen with the period (本职工作 first).
 
     A scheme read back from JSON may not keep the file's order of items; the period's own JSON
@@ -216,7 +216,7 @@ async def load_sheet(
     assert period.id is not None and ratee.id is not None
     scheme = scheme_of(period)
     category = category_of(ratee, scheme)
-    items = _in_file_order(period, category, items_of(ratee, scheme))
+    items = in_file_order(period, category, items_of(ratee, scheme))
     weights = scheme.weights_for(category)
     rating = await ratings_q.get_rating(
         session=session, period_id=period.id, ratee_id=ratee.id, source=source

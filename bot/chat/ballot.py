@@ -34,6 +34,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.appraisal import ballots
 from bot.appraisal.ballots import GRADES, Ballot, BallotRefused, MonthRef, Refusal
+from bot.appraisal.month import month_status
 from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
@@ -235,8 +236,16 @@ async def vote_cmd(update: Update, context: KaoheContext) -> None:
             raise BallotRefused(Refusal.NOBODY, period=ballot.period)
     except BallotRefused as refused:
         context.set_outcome(update.update_id, f"refused:{refused.reason.value}")
+        async with context.services.sessions() as session:
+            status = await month_status(
+                session=session, unit_id=_unit_id(context), now=context.now()
+            )
         await message.reply_text(
-            context.render("ballot/refused", **_refusal_values(context, refused))
+            context.render(
+                "ballot/refused",
+                st=context.month_words(status),
+                **_refusal_values(context, refused),
+            )
         )
         return
     context.set_outcome(update.update_id, "vote:shown")

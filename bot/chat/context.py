@@ -16,12 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.appraisal.month import MonthStatus
 from bot.core.clock import aware_utc
 from bot.core.services import Services
 from bot.core.texts import Texts
 from bot.rules.roles import Role
 from storage.engine import transaction
-from storage.models import Cadre
+from storage.models import Cadre, Period
 from storage.queries.updates import claim_update
 
 
@@ -114,6 +115,32 @@ class KaoheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
     def unit_id(self) -> int:
         """The unit this bot serves: every query is scoped to it."""
         return self.services.unit
+
+    def month_words(self, status: MonthStatus) -> dict[str, Any]:
+        """What ``templates/<lang>/_month.j2`` says of a month status, in the town's time."""
+        last, upcoming = status.last, status.upcoming
+        return {
+            "last": None
+            if last is None
+            else {"year": last.year, "number": last.number, "closes": self._ended(last)},
+            "upcoming": None
+            if upcoming is None
+            else {
+                "year": upcoming.year,
+                "number": upcoming.number,
+                "opens": self.local(upcoming.opens_at),
+            },
+        }
+
+    def _ended(self, period: Period) -> datetime | None:
+        """When a month stopped taking answers (local): its close, or its deadline once past."""
+        if period.closed_at is not None and aware_utc(period.closed_at) < aware_utc(
+            period.closes_at
+        ):
+            return self.local(period.closed_at)
+        if aware_utc(period.closes_at) <= self.now():
+            return self.local(period.closes_at)
+        return None
 
     def set_outcome(self, update_id: int, outcome: str) -> None:
         self.services.outcomes[update_id] = outcome

@@ -12,7 +12,6 @@ from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.rules.roles import Role
-from storage.engine import transaction
 from storage.models import Cadre
 from storage.queries import roster as roster_q
 from storage.queries.invites import issue_code
@@ -27,7 +26,7 @@ def deep_link(bot_username: str, code: str) -> str:
 
 async def _issue(context: KaoheContext, cadre_id: int) -> tuple[Cadre, str, datetime] | None:
     services = context.services
-    async with transaction(services.sessions) as session:
+    async with context.unit_of_work() as session:
         cadre = await unit_cadre(session=session, unit_id=context.unit_id, cadre_id=cadre_id)
         if cadre is None or not cadre.active:
             return None
@@ -41,7 +40,8 @@ async def _issue(context: KaoheContext, cadre_id: int) -> tuple[Cadre, str, date
     return cadre, code, row.expires_at
 
 
-async def _send_code(update: Update, context: KaoheContext, cadre_id: int, *, edit: bool) -> None:
+async def send_code(update: Update, context: KaoheContext, cadre_id: int, *, edit: bool) -> None:
+    """Issue a new sign-up code for ``cadre_id`` and show it (editing the pressed message)."""
     issued = await _issue(context, cadre_id)
     message = update.effective_message
     assert message is not None
@@ -87,7 +87,7 @@ async def invite_cmd(update: Update, context: KaoheContext) -> None:
         await message.reply_text(context.render("invites/not_found", name=name))
         return
     if len(matches) == 1:
-        await _send_code(update, context, matches[0].id or 0, edit=False)
+        await send_code(update, context, matches[0].id or 0, edit=False)
         return
     rows = [
         [
@@ -109,7 +109,7 @@ async def invite_cmd(update: Update, context: KaoheContext) -> None:
 async def _pick(update: Update, context: KaoheContext, press: keyboards.Press) -> None:
     """Issue the code for the person picked among namesakes."""
     await presses.answer(update, context)
-    await _send_code(update, context, press["cadre"], edit=True)
+    await send_code(update, context, press["cadre"], edit=True)
 
 
 invite_callback = require(Role.OFFICE)(INVITE.dispatcher({"pick": _pick}, stale=presses.stale))

@@ -20,7 +20,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.appraisal.month import current_month
+from bot.appraisal.month import month_status
+from bot.appraisal.progress import PersonMonth, month_snapshot
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.office import remaining
@@ -28,28 +29,25 @@ from bot.rules.numbers import plain
 from bot.rules.roles import Role
 from storage.models import Period, PeriodKind, PeriodState
 from storage.queries import office as office_q
-from storage.queries.office import CadreMonth, PeriodResult
-from storage.queries.schemes import scheme_of
+from storage.queries.office import PeriodResult
 
 
 @dataclass(frozen=True)
 class MonthView:
-    """The open month as the caller sees it."""
+    """The open month as the caller sees it (from :mod:`bot.appraisal.progress`)."""
 
     period: Period
     deadline: datetime  # local time
     left: tuple[int, int] | None  # days, hours
-    state: CadreMonth
+    me: PersonMonth | None  # None for someone not assessed (a leader who only rates)
+    to_rate: list[PersonMonth]  # whom the caller still has to rate
 
     @property
     def todo(self) -> int:
         """How many things the caller still has to do this month."""
-        state = self.state
-        return (
-            (not state.self_submitted)
-            + (state.ballot and not state.ballot_cast)
-            + bool(state.to_rate)
-        )
+        me = self.me
+        own = 0 if me is None else (not me.self_state.done) + (me.ballot_cast is False)
+        return own + bool(self.to_rate)
 
 
 @dataclass(frozen=True)
@@ -211,19 +209,16 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
     unit_id = cadre.unit_id
     month: MonthView | None = None
     async with context.services.sessions() as session:
-        period = await current_month(session=session, unit_id=unit_id, now=context.now())
+        status = await month_status(session=session, unit_id=unit_id, now=context.now())
+        period = status.current
         if period is not None:
-            state = await office_q.cadre_month(
-                session=session,
-                period=period,
-                cadre=cadre,
-                ballot=scheme_of(period).democratic_in_month(period.number),
-            )
+            snapshot = await month_snapshot(session=session, period=period)
             month = MonthView(
                 period=period,
                 deadline=context.local(period.closes_at),
                 left=remaining(period.closes_at, context.now()),
-                state=state,
+                me=snapshot.person(cadre.id),
+                to_rate=snapshot.to_rate(cadre.id),
             )
         monthly = await office_q.latest_result(
             session=session,
@@ -242,7 +237,13 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
     results = [result_view(found) for found in (quarterly, monthly) if found is not None]
     context.set_outcome(update.update_id, f"myscore:{len(results)}")
     await message.reply_text(
-        context.render("myscore/myscore", name=cadre.name, month=month, results=results)
+        context.render(
+            "myscore/myscore",
+            name=cadre.name,
+            month=month,
+            st=context.month_words(status),
+            results=results,
+        )
     )
 
 

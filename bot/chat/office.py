@@ -45,7 +45,6 @@ Every press is checked on the server: the office role, the token, the step, that
 the unit (and to the month or year), and that the month is still open; anything else gets an
 alert. Each press is answered once its checks are done, before anything is written or edited.
 
-``/status`` shows the open month's submissions per department with the names still missing.
 """
 
 from __future__ import annotations
@@ -108,7 +107,6 @@ PAGE_SIZE = 8  # records a page of the list: eight Undo buttons still fit a phon
 NOTE_MAX = 500  # the columns' length
 REASON_MAX = 500
 SHORT_TEXT = 40  # notes and reasons are cut to this in the list, to keep it within one message
-STATUS_LIMIT = 4000  # a /status message stays below Telegram's 4096 characters
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -1058,68 +1056,6 @@ office_callback = require(Role.OFFICE)(
 )
 
 
-# --- /status --------------------------------------------------------------------------------------
-
-
-def pack_messages(blocks: list[str], limit: int = STATUS_LIMIT) -> list[str]:
-    """Join blocks of HTML into as few messages as fit ``limit`` characters each.
-
-    Blocks are kept whole when they fit; a longer block is split between its lines (each line
-    is complete HTML, so no tag is cut in two).
-    """
-    pieces: list[str] = []
-    for block in blocks:
-        if len(block) <= limit:
-            pieces.append(block)
-            continue
-        current = ""
-        for line in block.split("\n"):
-            if current and len(current) + 1 + len(line) > limit:
-                pieces.append(current)
-                current = ""
-            current = f"{current}\n{line}" if current else line[:limit]
-        if current:
-            pieces.append(current)
-    messages: list[str] = []
-    for piece in pieces:
-        if messages and len(messages[-1]) + 2 + len(piece) <= limit:
-            messages[-1] += "\n\n" + piece
-        else:
-            messages.append(piece)
-    return messages
-
-
-@require(Role.OFFICE)
-async def status_cmd(update: Update, context: KaoheContext) -> None:
-    """Show the open month's submissions per department, with who is still missing."""
-    message = update.effective_message
-    assert message is not None
-    async with context.services.sessions() as session:
-        period = await current_month(session=session, unit_id=_unit(context), now=context.now())
-        if period is None:
-            await message.reply_text(context.render("office/status_no_month"))
-            return
-        scheme = scheme_of(period)
-        progress = await office_q.progress(
-            session=session, period=period, ballot=scheme.democratic_in_month(period.number)
-        )
-    blocks = [
-        context.render(
-            "office/status",
-            period=period,
-            progress=progress,
-            deadline=context.local(period.closes_at),
-            left=remaining(period.closes_at, context.now()),
-        )
-    ]
-    blocks += [
-        context.render("office/status_department", d=d, ballot=progress.ballot)
-        for d in progress.departments
-    ]
-    for text in pack_messages(blocks):
-        await message.reply_text(text)
-
-
 # --- wiring ---------------------------------------------------------------------------------------
 
 
@@ -1145,4 +1081,4 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
         name=CONVERSATION,
         persistent=True,
     )
-    return [records, CommandHandler("status", status_cmd, filters=PRIVATE)]
+    return [records]

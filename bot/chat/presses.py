@@ -15,19 +15,15 @@ from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.chat.context import KaoheContext
+from bot.chat.limits import ALERT_MAX, clip
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ALERT_MAX", "answer", "edit", "refuse", "show", "stale", "strip_buttons"]
-
-#: Telegram shows at most 200 characters in a callback answer.
-ALERT_MAX = 200
+__all__ = ["answer", "edit", "refuse", "show", "stale", "strip_buttons"]
 
 
 def _short(text: str | None) -> str | None:
-    if text is None or len(text) <= ALERT_MAX:
-        return text
-    return text[: ALERT_MAX - 1] + "…"
+    return None if text is None else clip(text, ALERT_MAX)
 
 
 async def answer(

@@ -42,7 +42,7 @@ from telegram.ext import (
 )
 
 from bot.appraisal import ratings
-from bot.appraisal.month import current_month, open_period
+from bot.appraisal.month import current_month, month_status, open_period
 from bot.appraisal.ratings import Sheet, SubmitOutcome
 from bot.chat import keyboards, presses
 from bot.chat.access import require
@@ -52,7 +52,6 @@ from bot.rules.figures import parse_figure
 from bot.rules.numbers import one_decimal, plain
 from bot.rules.roles import Role
 from storage.models import Cadre, Department, Period, RatingSource, Target
-from storage.queries import periods as periods_q
 from storage.queries import ratings as ratings_q
 from storage.queries.roster import unit_cadre
 
@@ -425,23 +424,16 @@ async def rate_cmd(update: Update, context: KaoheContext) -> object:
         period = await current_month(
             session=session, unit_id=context.cadre.unit_id, now=context.now()
         )
-        upcoming = (
-            await periods_q.upcoming_month(
-                session=session, unit_id=context.cadre.unit_id, now=context.now()
-            )
+        status = (
+            await month_status(session=session, unit_id=context.cadre.unit_id, now=context.now())
             if period is None
             else None
         )
         rows = await _rows(context, period, session) if period is not None else []
-    if period is None:
+    if period is None or status is not None:
+        assert status is not None
         context.set_outcome(update.update_id, "rate:no_window")
-        await message.reply_text(
-            context.render(
-                "rating/no_window",
-                upcoming=upcoming,
-                opens=context.local(upcoming.opens_at) if upcoming else None,
-            )
-        )
+        await message.reply_text(context.render("rating/no_window", st=context.month_words(status)))
         return END
     if not rows:
         context.set_outcome(update.update_id, "rate:nobody")

@@ -45,7 +45,7 @@ from telegram.ext import (
 )
 
 from bot.appraisal import ratings
-from bot.appraisal.month import current_month, open_period
+from bot.appraisal.month import current_month, month_status, open_period
 from bot.appraisal.ratings import Sheet
 from bot.chat import keyboards, presses, rating
 from bot.chat.access import require
@@ -55,7 +55,6 @@ from bot.rules.figures import parse_figure
 from bot.rules.numbers import one_decimal
 from bot.rules.roles import Role
 from storage.models import Period, RatingSource
-from storage.queries import periods as periods_q
 from storage.queries.ratings import line_key
 
 _PERIOD = (keyboards.ID("period"),)
@@ -346,17 +345,11 @@ async def _no_window(update: Update, context: KaoheContext) -> object:
     cadre = context.cadre
     assert cadre is not None and update.effective_message is not None
     async with context.services.sessions() as session:
-        upcoming = await periods_q.upcoming_month(
-            session=session, unit_id=cadre.unit_id, now=context.now()
-        )
+        status = await month_status(session=session, unit_id=cadre.unit_id, now=context.now())
     _remember(context, None)
     context.set_outcome(update.update_id, "selfscore:no_window")
     await update.effective_message.reply_text(
-        context.render(
-            "selfscore/no_window",
-            upcoming=upcoming,
-            opens=context.local(upcoming.opens_at) if upcoming else None,
-        ),
+        context.render("selfscore/no_window", st=context.month_words(status)),
         reply_markup=ReplyKeyboardRemove(),
     )
     return END

@@ -356,16 +356,14 @@ def cmd_periods_extend(cli: Cli, args: argparse.Namespace) -> int:
 def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
     from bot.appraisal.month import is_open_at
     from bot.appraisal.periods import close_period
-    from storage.queries.office import progress
-    from storage.queries.schemes import scheme_of
+    from bot.appraisal.progress import month_snapshot
 
     async def work(session: Any, unit_id: int) -> int:
         period = await _find_period(cli, session, unit_id, args.period)
         if period.kind == "month" and is_open_at(period, cli.now()) and not args.force:
             # Before the deadline a close scores everyone still missing 0: say who, and ask.
-            ballot = scheme_of(period).democratic_in_month(period.number)
-            found = await progress(session=session, period=period, ballot=ballot)
-            cli.say("cli/periods_close_early", period=period, progress=found, local=_local(cli))
+            snapshot = await month_snapshot(session=session, period=period)
+            cli.say("cli/periods_close_early", period=period, s=snapshot, local=_local(cli))
             raise Abort(EXIT_FAILED)
         try:
             transition = await close_period(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ class Texts:
             env.globals["label"] = self._label_global
             env.filters["score"] = one_decimal
             env.filters["plain"] = plain
+            env.filters["when"] = when
+            env.filters["day"] = day
+            env.filters["clip"] = clip
 
     def lang(self, language: str | None) -> str:
         """Return a supported language, falling back to the default."""
@@ -105,3 +109,31 @@ class Texts:
 
     def _label_global(self, key: str, lang: str, **params: Any) -> str:
         return self.label(lang, key, **params)
+
+
+# Weekdays as a Chinese calendar and an English one name them (Monday first, as isoweekday).
+_WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day(moment: datetime | date, lang: str = "zh") -> str:
+    """A day with its weekday, as a person reads it: ``12月5日（周六）``, ``Sat 5 Dec``."""
+    weekday = _WEEKDAYS["en" if lang == "en" else "zh"][moment.isoweekday() - 1]
+    if lang == "en":
+        return f"{weekday} {moment.day} {_MONTHS_EN[moment.month - 1]}"
+    return f"{moment.month}月{moment.day}日（周{weekday}）"
+
+
+def when(moment: datetime, lang: str = "zh") -> str:
+    """A local moment with its weekday and time: ``12月5日（周六）18:00``, ``Sat 5 Dec 18:00``."""
+    return f"{day(moment, lang)}{'' if lang == 'zh' else ' '}{moment:%H:%M}"
+
+
+#: How much of something a person typed is repeated back to them.
+ECHO_MAX = 40
+
+
+def clip(text: str, limit: int = ECHO_MAX) -> str:
+    """``text`` cut to ``limit`` characters (with an ellipsis): something a person typed, before
+    it is repeated to them, or an answer that must fit a small space."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

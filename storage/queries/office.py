@@ -5,9 +5,6 @@
   deleted: undoing one stamps ``undone_at``/``undone_by_id`` with a conditional UPDATE that
   reports whether it changed anything, so a double tap undoes once and audits once. Every
   creation and every undo writes an audit row in the same unit of work.
-* **Progress** (``/status``, ``/myscore``): read-only counts straight from ``rating``,
-  ``ballot_participation`` and ``cadre``. Ballots are secret: only *whether* someone cast theirs
-  is read here (participation rows), never a grade.
 * **Results** (``/myscore``): a cadre's latest stored results, read from ``result``.
 
 Keyword-only functions that take the session; nothing here commits (the caller's unit of work
@@ -16,8 +13,8 @@ does, with :func:`storage.engine.transaction`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -26,19 +23,14 @@ from typing import Any, TypeVar
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.rules import raters
 from bot.rules.raters import is_assessed
 from storage.models import (
-    BallotParticipation,
     BonusEntry,
     BonusEntryKind,
     Cadre,
     Department,
     DisciplineRecord,
     Period,
-    Rating,
-    RatingSource,
-    RatingState,
     Result,
 )
 from storage.queries import audit
@@ -49,24 +41,18 @@ __all__ = [
     "ACTION_BONUS_UNDO",
     "ACTION_DISCIPLINE_CREATE",
     "ACTION_DISCIPLINE_UNDO",
-    "CadreMonth",
     "DepartmentPeople",
-    "DepartmentProgress",
     "PeriodResult",
-    "Progress",
-    "RaterDue",
     "UndoOutcome",
     "assessed_by_department",
     "assessed_cadre",
     "bonus_entries",
     "bonus_entry",
-    "cadre_month",
     "count_bonus_entries",
     "count_discipline_records",
     "discipline_record",
     "discipline_records",
     "latest_result",
-    "progress",
     "record_bonus_entry",
     "record_discipline",
     "undo_bonus_entry",
@@ -498,154 +484,6 @@ async def undo_bonus_entry(
             "year": entry.year,
             "reason": entry.reason,
         },
-    )
-
-
-# --- progress of the open month (/status, /myscore) -------------------------------------------
-
-
-@dataclass(frozen=True)
-class RaterDue:
-    """Ratings someone still owes: ``raters`` are who should rate (empty: nobody is set)."""
-
-    raters: tuple[str, ...]
-    ratees: list[str]
-
-
-@dataclass(frozen=True)
-class DepartmentProgress:
-    """One department's submissions in the open month; names are of who is still missing."""
-
-    department: str
-    total: int
-    self_done: int
-    self_missing: list[str]
-    head_done: int
-    head_missing: list[RaterDue]
-
-    @property
-    def head_missing_count(self) -> int:
-        return sum(len(due.ratees) for due in self.head_missing)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """The whole unit's submissions in a month (ballots: who cast one, never how)."""
-
-    departments: list[DepartmentProgress]
-    ballot: bool  # whether the month carries a democratic evaluation
-    # Ballots cast in the whole unit: the only figure of the evaluation shown while it is open
-    # (who voted, or a count per department, would narrow down whose ballot is whose).
-    ballots_cast: int = 0
-    total: int = field(init=False)
-    self_done: int = field(init=False)
-    head_done: int = field(init=False)
-    ballot_done: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "total", sum(d.total for d in self.departments))
-        object.__setattr__(self, "self_done", sum(d.self_done for d in self.departments))
-        object.__setattr__(self, "head_done", sum(d.head_done for d in self.departments))
-        object.__setattr__(self, "ballot_done", self.ballots_cast)
-
-
-@dataclass(frozen=True)
-class _Month:
-    """What was submitted in a month, read once."""
-
-    everyone: list[Cadre]  # the active roster, by department order then name
-    assessed: list[Cadre]
-    submitted: set[tuple[int, str]]  # (ratee id, source) of submitted ratings
-    self_totals: dict[int, Decimal | None]
-    voted: set[int]  # rater ids with a participation row
-
-
-async def _month(session: AsyncSession, period: Period) -> _Month:
-    everyone = await list_cadres(session=session, unit_id=period.unit_id)
-    ratings = (
-        await session.exec(
-            select(Rating).where(
-                Rating.period_id == period.id, Rating.state == RatingState.SUBMITTED.value
-            )
-        )
-    ).all()
-    voted = (
-        await session.exec(
-            select(BallotParticipation.rater_id).where(BallotParticipation.period_id == period.id)
-        )
-    ).all()
-    return _Month(
-        everyone=everyone,
-        assessed=[c for c in everyone if is_assessed(c)],
-        submitted={(r.ratee_id, r.source) for r in ratings},
-        self_totals={r.ratee_id: r.total for r in ratings if r.source == RatingSource.SELF},
-        voted=set(voted),
-    )
-
-
-def _raters_of(cadre: Cadre, everyone: Sequence[Cadre]) -> list[Cadre]:
-    """Who rates ``cadre`` (:func:`bot.rules.raters.raters_of`: the one rule of who rates whom)."""
-    return [p for p in raters.raters_of(cadre, everyone) if isinstance(p, Cadre)]
-
-
-async def progress(*, session: AsyncSession, period: Period, ballot: bool) -> Progress:
-    """Self-scores, head ratings and (if ``ballot``) ballots of ``period``, per department."""
-    month = await _month(session, period)
-    result = []
-    for department in await departments(session=session, unit_id=period.unit_id):
-        people = [c for c in month.assessed if c.department_id == department.id]
-        if not people:
-            continue
-        self_missing = [c.name for c in people if (c.id, RatingSource.SELF) not in month.submitted]
-        due: dict[tuple[str, ...], list[str]] = {}
-        for cadre in people:
-            if (cadre.id, RatingSource.HEAD) not in month.submitted:
-                raters = tuple(r.name for r in _raters_of(cadre, month.everyone))
-                due.setdefault(raters, []).append(cadre.name)
-        result.append(
-            DepartmentProgress(
-                department=department.name,
-                total=len(people),
-                self_done=len(people) - len(self_missing),
-                self_missing=self_missing,
-                head_done=len(people) - sum(len(v) for v in due.values()),
-                head_missing=[RaterDue(raters, ratees) for raters, ratees in due.items()],
-            )
-        )
-    return Progress(
-        departments=result, ballot=ballot, ballots_cast=len(month.voted) if ballot else 0
-    )
-
-
-@dataclass(frozen=True)
-class CadreMonth:
-    """One cadre's own month: what they submitted and whom they still have to rate."""
-
-    self_submitted: bool
-    self_total: Decimal | None
-    ballot: bool  # whether the month carries a democratic evaluation
-    ballot_cast: bool
-    to_rate: list[str]  # people this cadre rates whose rating is not submitted yet
-
-
-async def cadre_month(
-    *, session: AsyncSession, period: Period, cadre: Cadre, ballot: bool
-) -> CadreMonth:
-    """What ``cadre`` has done in ``period`` and what is left."""
-    month = await _month(session, period)
-    to_rate = [
-        c.name
-        for c in month.assessed
-        if (c.id, RatingSource.HEAD) not in month.submitted
-        and any(r.id == cadre.id for r in _raters_of(c, month.everyone))
-    ]
-    submitted = (cadre.id, RatingSource.SELF) in month.submitted
-    return CadreMonth(
-        self_submitted=submitted,
-        self_total=month.self_totals.get(cadre.id or 0) if submitted else None,
-        ballot=ballot,
-        ballot_cast=cadre.id in month.voted,
-        to_rate=to_rate,
     )
 
 

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, text
 from sqlmodel import select
@@ -236,7 +237,7 @@ async def test_a_second_vote_is_refused_and_shows_no_grades(town: Any, texts: An
     await voter.command("vote")
     again = voter.last()
     assert again.text == texts.render(
-        "zh", "ballot/refused", reason="cast", period=period, next=None
+        "zh", "ballot/refused", reason="cast", period=period, next=None, st={}
     )
     assert again.buttons == [] and not any(ZH[g] in again.text for g in GRADES)
     # A button kept from before (forged here) cannot change a cast ballot either.
@@ -349,10 +350,13 @@ async def test_a_closed_period_refuses_old_buttons_and_vote(town: Any, texts: An
     answer = await voter.press_data(f"vote:ok:{period.id}", message_id=shown.message_id)
     assert answer.show_alert and answer.text == _alert(texts, "closed", period=period)
     await voter.command("vote")
+    closes = (await town.period(period.id)).closes_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    st = {"last": {"year": 2026, "number": 11, "closes": closes}, "upcoming": None}
     assert voter.last().text == texts.render(
-        "zh", "ballot/refused", reason="closed", period=period, next=None
+        "zh", "ballot/refused", reason="closed", period=period, next=None, st=st
     )
-    assert "2026年11月的考核已截止" in voter.last().text
+    # Said as /selfscore, /rate and /myscore say it (one source: appraisal.month.month_status).
+    assert "2026年11月的填报已于" in voter.last().text
 
     assert voter.messages()[-2].edit_count == shown.edit_count
     assert await _rows(town, BallotDraft) == drafts

@@ -645,18 +645,15 @@ async def _voted(town: Any, period: Period, *names: str) -> None:
             )
 
 
-def _block(text: str, department: str) -> dict[str, str]:
-    """A department's lines of /status, by their first word."""
-    lines = text.split("\n\n")
-    block = next(b for b in lines if b.startswith(department)).split("\n")
-    return {line.split(" ")[0]: line for line in block[1:]}
-
-
 def _names(line: str, after: str) -> set[str]:
-    return set(line.split(after, 1)[1].split("；")[0].split("、"))
+    return set(line.split(after, 1)[1].split("；")[0].split("（")[0].split("、"))
 
 
-async def test_status_counts_and_names_the_missing(town: Any, texts: Any) -> None:
+def _line(text: str, start: str) -> str:
+    return next(line for line in text.split("\n") if line.startswith(start))
+
+
+async def test_status_counts_first_and_names_one_tap_away(town: Any, texts: Any) -> None:
     clerk = await town.signup("周晓燕")
     period = await _open(town)
     for name in ("王芳", "冯超", "李明"):
@@ -666,31 +663,48 @@ async def test_status_counts_and_names_the_missing(town: Any, texts: Any) -> Non
     await _voted(town, period, "王芳", "吴磊")
 
     await clerk.command("status")
-    text = clerk.last().text
-    deadline = period.closes_at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
-    assert f"{period.year}年{period.number}月 填报进度" in text and f"截止：{deadline}" in text
-    assert "全镇 12 人：自评 3/12 · 负责人评分 1/12 · 民主测评已投 2 票" in text
-    office = _block(text, "党政办公室")
-    assert office["自评"].startswith("自评 1/3 — 未交：")
-    assert _names(office["自评"], "未交：") == {"吴磊", "周晓燕"}
-    assert "赵建国 未评：李明" in office["负责人评分"]
-    assert _names(office["负责人评分"], "李明 未评：") == {"吴磊", "周晓燕"}
+    home = clerk.last()
+    deadline = texts.env.filters["when"](period.closes_at.astimezone(ZONE), "zh")
+    assert f"{period.year}年{period.number}月 填报进度" in home.text
+    assert f"截止 {deadline}" in home.text
+    assert "全镇 12 人" in home.text and "自评已提交 3/12" in home.text
+    assert "负责人评分 1/12" in home.text and "民主测评已投 2 票" in home.text
+    assert "经济发展办公室：自评 2/3 · 评分 1/3" in home.text
+    assert len(home.text.split("\n")) <= 15  # a phone's screen, names one tap away
+    assert "王芳" not in home.text and "未投" not in home.text
+    unsigned = 15 - 1  # the roster of 15, all but the clerk
+    assert f"还有 {unsigned} 人没有登记" in home.text
+    assert home.buttons[0] == ["党政办公室", "经济发展办公室"]
+
+    await clerk.press("党政办公室")
+    office = clerk.last()
+    assert office.message_id == home.message_id  # the same message, edited
+    assert _names(_line(office.text, "未开始："), "未开始：") == {"周晓燕"}
+    assert _names(_line(office.text, "填了一部分："), "填了一部分：") == {"吴磊"}
+    assert "赵建国 待评 李明" in office.text
+    await clerk.press(texts.label("zh", "status.back"))
+    await clerk.press("经济发展办公室")
+    economy = clerk.last().text
+    assert _names(_line(economy, "未开始："), "未开始：") == {"郑海涛"}
+    assert "郑海涛 待评 冯超" in economy and "钱志强 待评 郑海涛" in economy
     # The ballot is secret while it runs: the unit's count of ballots, never who (not) voted.
-    assert "民主测评" not in office and "未投" not in text
-    economy = _block(text, "经济发展办公室")
-    assert economy["自评"] == "自评 2/3 — 未交：郑海涛"
-    assert economy["负责人评分"].startswith("负责人评分 1/3")
-    assert "郑海涛 未评：冯超" in economy["负责人评分"]
-    assert "钱志强 未评：郑海涛" in economy["负责人评分"]
-    assert "民主测评" not in economy
-    # Only who voted, never how: no grade appears anywhere.
+    assert "民主测评" not in economy and "投" not in economy
     for grade in ("excellent", "good", "pass", "fail"):
-        assert texts.label("zh", f"grade.{grade}") not in text
+        assert texts.label("zh", f"grade.{grade}") not in economy
+
+    await clerk.press(texts.label("zh", "status.back"))
+    await clerk.press(texts.label("zh", "status.unsigned", n=unsigned))
+    listing = clerk.last()
+    assert f"没有登记的 {unsigned} 人" in listing.text and "王芳（经济发展办公室）" in listing.text
+    mark = clerk.mark()
+    await clerk.press(texts.label("zh", "status.code", name="王芳", department="经济发展办公室"))
+    [code] = clerk.inbox_since(mark)
+    assert "王芳 的登记码" in code.text and "start=" in code.text
 
 
-async def test_long_status_is_split_within_telegram_limits(town: Any) -> None:
+async def test_status_of_a_large_department_fits_telegram(town: Any) -> None:
     clerk = await town.signup("周晓燕")
-    period = await _open(town)
+    await _open(town)
     async with transaction(town.services.sessions) as session:
         department = Department(unit_id=town.services.unit_id, name="驻村工作队", position=99)
         session.add(department)
@@ -700,16 +714,13 @@ async def test_long_status_is_split_within_telegram_limits(town: Any) -> None:
             session.add(
                 Cadre(unit_id=town.services.unit_id, department_id=department.id, name=name)
             )
-    mark = clerk.mark()
     await clerk.command("status")
-    messages = clerk.inbox_since(mark)
-    assert len(messages) >= 2
-    assert all(len(m.text) <= 4096 and len(m.html or "") <= 4096 for m in messages)
-    joined = "\n".join(m.text for m in messages)
-    assert "全镇 162 人" in joined
-    for name in names:
-        assert joined.count(name) == 2  # self-score, head rating (never who voted)
-    assert period.id is not None
+    home = clerk.last()
+    assert "全镇 162 人" in home.text and "驻村工作队：自评 0/150" in home.text
+    await clerk.press("驻村工作队")
+    view = clerk.last()
+    assert len(view.text) <= 4096 and len(view.html or "") <= 4096
+    assert "驻村队员第000号同志" in view.text
 
 
 # --- an office record and the clerk's own self-score at once ------------------------------------

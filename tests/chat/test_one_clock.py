@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -60,7 +61,10 @@ async def test_self_score_and_rating_run_on_the_bots_clock(
     answer = await head.press(L(texts, "rate.back_list"))
     assert answer.show_alert and answer.text == texts.render("zh", "rating/closed_short")
     await wang.command("selfscore")
-    closed = texts.render("zh", "selfscore/no_window", upcoming=None, opens=None)
+    # The month's deadline has passed on the bot's clock: said as every command says it.
+    local = period.closes_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    st = {"last": {"year": 2031, "number": 11, "closes": local}, "upcoming": None}
+    closed = texts.render("zh", "selfscore/no_window", st=st)
     assert wang.last().text == html_to_text(closed)
     async with town.services.sessions() as session:
         ratings = (await session.exec(select(Rating))).all()

@@ -396,7 +396,7 @@ async def test_stale_press_after_the_period_closed(town: Any, texts: Any) -> Non
     assert head.last().text == html_to_text(texts.render("zh", "rating/closed"))
     assert await head_rating(town, "王芳") is None
     await head.command("rate")
-    assert "现在没有开放的考核" in head.last().text
+    assert "的填报已经结束" in head.last().text  # as /selfscore and /vote say it
 
 
 async def test_double_tap_on_confirm_submits_once(town: Any, texts: Any) -> None:

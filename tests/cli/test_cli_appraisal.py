@@ -166,7 +166,7 @@ def test_a_month_from_the_command_line(kaohe: Kaohe, db: str) -> None:
     assert code == EXIT_OK and "还没有结果" in out
 
     code, out, _ = kaohe("periods", "close", "2026-01")  # before its deadline: who is missing
-    assert code == EXIT_FAILED and "自评已交 0/12" in out and "--force" in out
+    assert code == EXIT_FAILED and "自评已提交 0/12" in out and "--force" in out
     code, out, _ = kaohe("periods", "close", "2026-01", "--force")
     assert code == EXIT_OK and "12 人得出结果" in out
     code, out, _ = kaohe("periods", "close", "2026-01")

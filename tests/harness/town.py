@@ -57,6 +57,13 @@ class Town:
             ).one()
         return found
 
+    async def period(self, period_id: int) -> Period:
+        """A period as the database has it now."""
+        async with self.services.sessions() as session:
+            found = await session.get(Period, period_id)
+        assert found is not None
+        return found
+
     async def code_for(self, name: str, *, ttl: timedelta = timedelta(days=14)) -> str:
         async with transaction(self.services.sessions) as session:
             cadre = (
