@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -341,6 +342,9 @@ class Rating(SQLModel, table=True):
     state: str = Field(default=RatingState.DRAFT.value, max_length=16)
     total: Decimal | None = Field(default=None, sa_type=DecimalText)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Submitted at the deadline on the person's behalf: every item was answered, 提交 was not
+    # pressed. The result says so.
+    auto_submitted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 

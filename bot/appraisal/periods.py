@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.appraisal.progress import TaskState, month_snapshot
 from bot.appraisal.results import (
     ACTOR_SYSTEM,
     check_now,
@@ -57,6 +58,7 @@ from storage.models import (
 from storage.queries import audit
 from storage.queries import ballots as ballots_q
 from storage.queries import periods as periods_q
+from storage.queries import ratings as ratings_q
 from storage.queries import results as results_q
 from storage.queries import roster as roster_q
 from storage.queries import schemes as schemes_q
@@ -83,6 +85,7 @@ ACTION_PUBLISH = "period.publish"
 ACTION_WINDOW = "period.window"
 ACTION_REOPEN = "period.reopen"
 ACTION_EXTEND = "period.extend"
+ACTION_AUTO_SUBMIT = "rating.auto_submit"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -275,6 +278,8 @@ class Transition:
     # Ballot drafts never cast, deleted by closing their month: the caller then clears the old
     # row versions after the commit (storage.engine.forget_old_row_versions, SECRET_TABLES).
     drafts_discarded: int = 0
+    # Complete drafts submitted on their authors' behalf by the close.
+    auto_submitted: int = 0
     tallies: int = 0  # tally rows created by opening a month with a ballot
 
     @property
@@ -423,6 +428,9 @@ async def close_period(
                 session=session, unit_id=period.unit_id, scheme_file=scheme_file
             )
             _freeze(period, version)
+    submitted = 0
+    if period.kind == PeriodKind.MONTH:
+        submitted = await _submit_ready(session, period, now, actor)
     results = await score_period(session=session, period=period, now=now, actor=actor)
     discarded = 0
     if period.kind == PeriodKind.MONTH and period.id is not None:
@@ -438,7 +446,50 @@ async def close_period(
     session.add(period)
     _audit_state(session, period, ACTION_CLOSE, old_state, actor, now, {"results": len(results)})
     await session.flush()
-    return Transition(period, Outcome.CLOSED, results=results, drafts_discarded=discarded)
+    return Transition(
+        period,
+        Outcome.CLOSED,
+        results=results,
+        drafts_discarded=discarded,
+        auto_submitted=submitted,
+    )
+
+
+async def _submit_ready(session: AsyncSession, period: Period, now: datetime, actor: str) -> int:
+    """Submit, on their behalf, every self-score and head rating of ``period`` that has every
+    item answered but was never submitted; audited. Return how many."""
+    snapshot = await month_snapshot(session=session, period=period)
+    count = 0
+    for person in snapshot.people:
+        for source, state, sheet in (
+            ("self", person.self_state, person.self_sheet),
+            ("head", person.head_state, person.head_sheet),
+        ):
+            if state is not TaskState.READY or sheet is None or sheet.total is None:
+                continue
+            assert sheet.rating is not None and sheet.rating.id is not None
+            if await ratings_q.submit_rating(
+                session=session,
+                rating_id=sheet.rating.id,
+                total=sheet.total.score,
+                now=now,
+                auto=True,
+            ):
+                count += 1
+                audit.record(
+                    session=session,
+                    unit_id=period.unit_id,
+                    actor=actor,
+                    action=ACTION_AUTO_SUBMIT,
+                    entity="rating",
+                    entity_id=sheet.rating.id,
+                    old={"state": "draft"},
+                    new={"state": "submitted", "source": source, "total": str(sheet.total.score)},
+                    reason="every item answered; submitted at the deadline",
+                    at=now,
+                )
+    await session.flush()
+    return count
 
 
 async def reopen_period(

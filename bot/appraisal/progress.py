@@ -70,6 +70,7 @@ class PersonMonth:
     ballot_cast: bool | None  # None: no democratic evaluation this month
     ballot_started: bool = False  # the voter's own drafts (only ever told to the voter)
     self_total: object | None = None
+    self_sheet: Sheet | None = None
     head_sheet: Sheet | None = None
 
 
@@ -210,6 +211,7 @@ async def month_snapshot(*, session: AsyncSession, period: Period) -> MonthSnaps
                 ballot_cast=(cadre.id in voted) if ballot else None,
                 ballot_started=cadre.id in started,
                 self_total=own.total if own and own.state == RatingState.SUBMITTED.value else None,
+                self_sheet=sheets.get(SELF),
                 head_sheet=sheets.get(HEAD),
             )
         )

@@ -21,10 +21,20 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import aware_utc
+from bot.rules import raters as rules_raters
 from bot.rules import scoring
 from bot.rules.numbers import exact
 from bot.rules.scheme import Item, Scheme
-from storage.models import Period, PeriodKind, Rating, RatingLine, RatingSource, Result, Target
+from storage.models import (
+    Period,
+    PeriodKind,
+    Rating,
+    RatingLine,
+    RatingSource,
+    RatingState,
+    Result,
+    Target,
+)
 from storage.queries import audit
 from storage.queries import periods as periods_q
 from storage.queries import results as results_q
@@ -229,11 +239,19 @@ async def compute_month(
     period: Period,
     cadre_ids: Sequence[int] | None = None,
     categories: Mapping[int, str] | None = None,
+    raters: Mapping[int, list[int]] | None = None,
 ) -> list[Computed]:
     """Score a month for ``cadre_ids`` (default: the stored group, else every assessed cadre).
 
-    ``categories`` overrides a cadre's category (``recompute`` passes the stored ones, so that a
-    village assigned later does not rewrite an old month). Nothing is written.
+    ``categories`` overrides a cadre's category and ``raters`` who rates each cadre (``recompute``
+    passes the stored ones, so that a village assigned or a head replaced later does not rewrite
+    an old month). Nothing is written.
+
+    Besides the score: a rating submitted at the deadline on its author's behalf is flagged
+    (``self_auto_submitted``, ``head_auto_submitted``); a draft never completed shows which items
+    it had answered (``breakdown.drafts``); and whoever should have rated a cadre whose head
+    rating is missing is flagged on their own result (``owes_ratings``, ``breakdown.owes``),
+    since that part is the rater's fault, not the cadre's.
     """
     assert period.id is not None
     scheme = frozen(period)
@@ -242,11 +260,20 @@ async def compute_month(
     if cadre_ids is None and not ids:
         ids = await _month_group(session, period)
     cadres = await results_q.cadres_by_id(session=session, ids=ids)
-    ratings = await results_q.submitted_ratings(session=session, period_id=period.id)
+    everything = await results_q.period_ratings(session=session, period_id=period.id)
+    ratings = [r for r in everything if r.state == RatingState.SUBMITTED.value]
     by_source = {(r.ratee_id, r.source): r for r in ratings}
+    drafts = {(r.ratee_id, r.source): r for r in everything if r.state != RatingState.SUBMITTED}
     lines = await results_q.rating_lines(
-        session=session, rating_ids=[r.id for r in ratings if r.id is not None]
+        session=session, rating_ids=[r.id for r in everything if r.id is not None]
     )
+    if raters is None:
+        roster = await roster_q.list_cadres(session=session, unit_id=period.unit_id)
+        raters = {
+            cadre_id: [r.id for r in rules_raters.raters_of(cadres[cadre_id], roster) if r.id]
+            for cadre_id in ids
+            if cadre_id in cadres
+        }
     targets: dict[int, dict[str, list[Target]]] = {}
     for target in await targets_q.list_targets(
         session=session, unit_id=period.unit_id, year=period.year, cadre_ids=ids
@@ -259,7 +286,7 @@ async def compute_month(
         records.setdefault(record.cadre_id, []).append(record)
 
     bands = scheme.grade_bands()
-    computed: list[Computed] = []
+    staged: list[dict[str, Any]] = []
     for cadre_id in ids:
         cadre = cadres.get(cadre_id)
         category = (categories or {}).get(cadre_id) or scheme.category_for(
@@ -305,42 +332,80 @@ async def compute_month(
             flags.append(scoring.Flag.TARGET_EXCEEDED.value)
         if scoring.Flag.FLOORED in office.flags:
             flags.append("office_rules_floored")
+        for source in (RatingSource.SELF, RatingSource.HEAD):
+            submitted = by_source.get((cadre_id, source.value))
+            if submitted is not None and submitted.auto_submitted:
+                flags.append(f"{source.value}_auto_submitted")
+        draft_answers = {
+            source.value: _answered(lines.get(draft.id or 0, []))
+            for source in (RatingSource.SELF, RatingSource.HEAD)
+            if (draft := drafts.get((cadre_id, source.value))) is not None
+        }
         grade = None if monthly.score is None else scoring.grade(monthly.score, bands).value
+        staged.append(
+            {
+                "cadre_id": cadre_id,
+                "score": monthly.score,
+                "office_rules": office.score,
+                "grade": grade,
+                "flags": flags,
+                "breakdown": {
+                    "kind": period.kind,
+                    "category": category,
+                    "ballot": ballot,
+                    "head": head.breakdown,
+                    "self": self_.breakdown,
+                    "democratic": None if democratic is None else democratic.as_dict(),
+                    "monthly": monthly.as_dict(),
+                    "office_rules": office.as_dict(),
+                    "drafts": draft_answers,
+                },
+                "inputs": {
+                    "category": category,
+                    "ratings": sorted(
+                        b["rating_id"] for b in (head.breakdown, self_.breakdown) if b
+                    ),
+                    "rating_lines": sorted(head.line_ids + self_.line_ids),
+                    "targets": sorted(set(head.target_ids + self_.target_ids)),
+                    "discipline": [r.id for r in own_records],
+                    "tally": tally,
+                    "raters": sorted(raters.get(cadre_id, [])),
+                },
+                "head_missing": head.rating is None,
+            }
+        )
+    # Whoever should have rated a cadre and did not: flagged on their own result.
+    owes: dict[int, list[int]] = {}
+    for entry in staged:
+        if entry["head_missing"]:
+            for rater_id in entry["inputs"]["raters"]:
+                owes.setdefault(rater_id, []).append(entry["cadre_id"])
+    computed: list[Computed] = []
+    for entry in staged:
+        owed = owes.get(entry["cadre_id"], [])
+        if owed:
+            entry["flags"].append("owes_ratings")
+        entry["breakdown"]["owes"] = sorted(owed)
         computed.append(
             Computed(
-                cadre_id=cadre_id,
-                score=monthly.score,
-                office_rules=office.score,
-                grade=grade,
-                flags=_unique(flags),
-                breakdown=_json(
-                    {
-                        "kind": period.kind,
-                        "category": category,
-                        "ballot": ballot,
-                        "head": head.breakdown,
-                        "self": self_.breakdown,
-                        "democratic": None if democratic is None else democratic.as_dict(),
-                        "monthly": monthly.as_dict(),
-                        "office_rules": office.as_dict(),
-                    }
-                ),
-                inputs=_json(
-                    {
-                        "category": category,
-                        "ratings": sorted(
-                            b["rating_id"] for b in (head.breakdown, self_.breakdown) if b
-                        ),
-                        "rating_lines": sorted(head.line_ids + self_.line_ids),
-                        "targets": sorted(set(head.target_ids + self_.target_ids)),
-                        "discipline": [r.id for r in own_records],
-                        "tally": tally,
-                    }
-                ),
+                cadre_id=entry["cadre_id"],
+                score=entry["score"],
+                office_rules=entry["office_rules"],
+                grade=entry["grade"],
+                flags=_unique(entry["flags"]),
+                breakdown=_json(entry["breakdown"]),
+                inputs=_json(entry["inputs"]),
                 scheme_fingerprint=fingerprint,
             )
         )
     return computed
+
+
+def _answered(lines: Sequence[RatingLine]) -> list[str]:
+    """The items a draft had answered (by item key, in the order first answered)."""
+    return _unique(
+        line.item_key for line in lines if line.score is not None or line.actual is not None
+    )
 
 
 def _grading(
@@ -501,11 +566,16 @@ async def compute(
     period: Period,
     cadre_ids: Sequence[int] | None = None,
     categories: Mapping[int, str] | None = None,
+    raters: Mapping[int, list[int]] | None = None,
 ) -> list[Computed]:
     """Score any period without writing (months: :func:`compute_month`; else summaries)."""
     if period.kind == PeriodKind.MONTH:
         return await compute_month(
-            session=session, period=period, cadre_ids=cadre_ids, categories=categories
+            session=session,
+            period=period,
+            cadre_ids=cadre_ids,
+            categories=categories,
+            raters=raters,
         )
     return await compute_summary(session=session, period=period, cadre_ids=cadre_ids)
 
@@ -643,6 +713,11 @@ async def recompute(*, session: AsyncSession, period: Period) -> list[Difference
     categories = {
         r.cadre_id: str(r.inputs["category"]) for r in stored if (r.inputs or {}).get("category")
     }
+    stored_raters = {
+        r.cadre_id: [int(i) for i in r.inputs["raters"]]
+        for r in stored
+        if isinstance((r.inputs or {}).get("raters"), list)
+    }
     fresh = {
         c.cadre_id: c
         for c in await compute(
@@ -650,6 +725,7 @@ async def recompute(*, session: AsyncSession, period: Period) -> list[Difference
             period=period,
             cadre_ids=[r.cadre_id for r in stored],
             categories=categories,
+            raters=stored_raters if period.kind == PeriodKind.MONTH and stored_raters else None,
         )
     }
     differences: list[Difference] = []

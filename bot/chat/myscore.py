@@ -93,6 +93,8 @@ class ResultView:
     mean: Decimal | None
     adjustments: list[AdjustmentView]
     flags: list[str]
+    # Items answered in a self-score (head's rating) left as an incomplete draft at the deadline.
+    drafts: dict[str, int]
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -197,6 +199,11 @@ def result_view(found: PeriodResult) -> ResultView:
         mean=_decimal(quarter.get("mean")),
         adjustments=adjustments,
         flags=flags,
+        drafts={
+            source: len(items)
+            for source, items in _dict(breakdown.get("drafts")).items()
+            if isinstance(items, list) and f"{source}_missing" in flags
+        },
     )
 
 

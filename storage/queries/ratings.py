@@ -204,18 +204,27 @@ async def save_line(
 
 
 async def submit_rating(
-    *, session: AsyncSession, rating_id: int, total: Decimal, now: datetime
+    *,
+    session: AsyncSession,
+    rating_id: int,
+    total: Decimal,
+    now: datetime,
+    auto: bool = False,
 ) -> bool:
     """Mark a draft submitted with its total; False if it was submitted already (a double tap).
 
-    One conditional UPDATE, so two presses racing each other submit once.
+    One conditional UPDATE, so two presses racing each other submit once. ``auto``: submitted at
+    the deadline on the person's behalf (every item answered, 提交 never pressed).
     """
-    moment = now
     result = await session.exec(
         update(Rating)
         .where(col(Rating.id) == rating_id, col(Rating.state) == RatingState.DRAFT.value)
         .values(
-            state=RatingState.SUBMITTED.value, total=total, submitted_at=moment, updated_at=moment
+            state=RatingState.SUBMITTED.value,
+            total=total,
+            submitted_at=now,
+            updated_at=now,
+            auto_submitted=auto,
         )
     )
     return bool(result.rowcount)

@@ -37,6 +37,7 @@ __all__ = [
     "cadres_by_id",
     "create_tallies",
     "discipline_records",
+    "period_ratings",
     "rating_lines",
     "results_by_period",
     "results_for",
@@ -65,6 +66,12 @@ async def submitted_ratings(*, session: AsyncSession, period_id: int) -> list[Ra
         .where(Rating.period_id == period_id, Rating.state == RatingState.SUBMITTED.value)
         .order_by(col(Rating.id))
     )
+    return list((await session.exec(statement)).all())
+
+
+async def period_ratings(*, session: AsyncSession, period_id: int) -> list[Rating]:
+    """Every rating of the period, drafts included, by id."""
+    statement = select(Rating).where(Rating.period_id == period_id).order_by(col(Rating.id))
     return list((await session.exec(statement)).all())
 
 

@@ -393,10 +393,11 @@ async def test_month_scored_end_to_end(town: Town, kaohe: Kaohe) -> None:
     await town.violation("2026-01", "吴磊", "missed_meeting")
     await town.violation("2026-01", "吴磊", "absent", undone=True)
 
-    # 冯超: the head's rating is only a draft, so it is missing: left out and renormalised.
+    # 冯超: the head's rating is an incomplete draft, so it is missing: left out and renormalised
+    # (a complete draft would be submitted at the deadline: see test_complete_drafts_...).
     #   self (90 × 88 + 10 × 90) / 100 = 88.2; 3 ballots 1/2/0/0: (95 + 170) / 3 = 88.3
     #   monthly (0.3 × 88.3 + 0.2 × 88.2) / 0.5 = (26.49 + 17.64) / 0.5 = 88.26 -> 88.3 良好
-    await town.rate("2026-01", "冯超", "郑海涛", "head", {"duty": 95, "central": 95}, state="draft")
+    await town.rate("2026-01", "冯超", "郑海涛", "head", {"duty": 95}, state="draft")
     await town.rate("2026-01", "冯超", "冯超", "self", {"duty": 88, "central": 90})
     await town.ballots("2026-01", "冯超", excellent=1, good=2)
 
@@ -507,6 +508,49 @@ async def test_month_scored_end_to_end(town: Town, kaohe: Kaohe) -> None:
     assert "tally" not in wu["inputs"] and "tally" not in json.dumps(wu)
     zhou = next(r for r in json.loads(out)["results"] if r["name"] == "周晓燕")
     assert zhou["breakdown"]["democratic"] == {"score": None, "too_few_ballots": True}
+
+
+async def test_complete_drafts_are_submitted_at_the_deadline_and_missing_raters_flagged(
+    town: Town,
+) -> None:
+    """A draft with every item answered is submitted for its author when the month closes (and
+    the result says so); an incomplete one counts as missing but shows what it had answered;
+    a head who did not rate is flagged on the head's own result."""
+    await town.create_year()
+    await town.open("2026-01")
+    await town.rate("2026-01", "吴磊", "吴磊", "self", {"duty": 90, "central": 80}, state="draft")
+    await town.rate("2026-01", "冯超", "冯超", "self", {"duty": 88}, state="draft")
+    await town.rate("2026-01", "吴磊", "李明", "head", {"duty": 85, "central": 90}, state="draft")
+    closed = await town.close("2026-01")
+    assert closed.auto_submitted == 2  # 吴磊's self-score and 李明's rating of 吴磊
+    results = await town.results("2026-01")
+
+    wu = results["吴磊"]
+    assert "self_auto_submitted" in wu.flags and "head_auto_submitted" in wu.flags
+    assert "self_missing" not in wu.flags and "head_missing" not in wu.flags
+    # head 85.5, self 89.0, too few ballots: (0.5 × 85.5 + 0.2 × 89.0) / 0.7 = 86.5
+    assert wu.score == D("86.5")
+    feng = results["冯超"]
+    assert "self_missing" in feng.flags and feng.breakdown["drafts"]["self"] == ["duty"]
+    zheng = results["郑海涛"]  # the head of 经济发展办公室 rated nobody
+    assert "owes_ratings" in zheng.flags
+    assert set(zheng.breakdown["owes"]) >= {town.id("冯超"), town.id("王芳")}
+    assert "owes_ratings" not in results["冯超"].flags
+
+    async with town.sessions() as session:
+        wu_self = (
+            await session.exec(
+                select(Rating).where(Rating.ratee_id == town.id("吴磊"), Rating.source == "self")
+            )
+        ).one()
+        assert wu_self.state == "submitted" and wu_self.auto_submitted
+        assert wu_self.submitted_at == JAN_CLOSE
+        audits = (
+            await session.exec(select(AuditLog).where(AuditLog.action == "rating.auto_submit"))
+        ).all()
+        assert len(audits) == 2 and all(a.at == JAN_CLOSE for a in audits)
+        january = await town.period(session, "2026-01")
+        assert await scoring_run.recompute(session=session, period=january) == []
 
 
 async def test_quantified_item_over_and_under_target(
