@@ -315,6 +315,14 @@ class Target(SQLModel, table=True):
     target_value: Decimal | None = Field(default=None, sa_type=DecimalText)
     measure_unit: str | None = Field(default=None, max_length=20)
     points: Decimal = Field(sa_type=DecimalText)
+    # Each month's own target figure (exact text, January first; null: the annual ÷ 12).
+    monthly: list[str | None] | None = Field(default=None, sa_type=JSON)
+
+    def month_figures(self) -> list[Decimal | None] | None:
+        """:attr:`monthly` as decimals, for :func:`bot.rules.scoring.month_target`."""
+        if not self.monthly:
+            return None
+        return [None if m is None else Decimal(m) for m in self.monthly]
 
 
 class RatingSource(StrEnum):

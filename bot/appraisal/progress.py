@@ -197,6 +197,7 @@ async def month_snapshot(*, session: AsyncSession, period: Period) -> MonthSnaps
                 items=items,
                 weights=scheme.weights_for(category),
                 targets=targets.get(cadre.id, []),
+                pace=scheme.targets.pace,
             )
             for source in (SELF, HEAD)
             if (rating := by_key.get((cadre.id, source))) is not None

@@ -46,6 +46,8 @@ class Answer:
     target_lines: Mapping[int, RatingLine]  # quantified: target id -> line with the actual
     score: scoring.ItemScore | None  # None until every figure of the item is given
     target_scores: Mapping[int, scoring.ItemScore]
+    # The month's share of each target's annual figure (what its actual is compared with).
+    month_targets: Mapping[int, Decimal] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -98,6 +100,8 @@ class Sheet:
     weights: Mapping[str, Decimal]
     total: scoring.WeightedRating | None = None
     lines: tuple[RatingLine, ...] = field(default=())
+    # Per target, what the ratee reported in the year's earlier months (submitted self-scores).
+    year_to_date: Mapping[int, Decimal] = field(default_factory=dict)
 
     @property
     def submitted(self) -> bool:
@@ -136,11 +140,15 @@ def build_sheet(
     items: Sequence[Item],
     weights: Mapping[str, Decimal],
     targets: Iterable[Target],
+    pace: str,
+    year_to_date: Mapping[int, Decimal] | None = None,
 ) -> Sheet:
     """Lay the lines out over the items and score what is complete, with :mod:`bot.rules.scoring`.
 
     The same rules as the month's scoring engine: a judged item is its line's score; a quantified
-    item the points-weighted mean of its targets' min(actual / target, 1) × 100.
+    item the points-weighted mean of its targets' min(actual / the month's target, 1) × 100,
+    the month's target being the annual one's share by the scheme's ``pace``
+    (:func:`bot.rules.scoring.month_target`).
     """
     by_item: dict[str, list[Target]] = {}
     for target in targets:
@@ -154,6 +162,11 @@ def build_sheet(
         }
         score: scoring.ItemScore | None = None
         target_scores: dict[int, scoring.ItemScore] = {}
+        month_targets = {
+            t.id: scoring.month_target(t.target_value, period.number, pace, t.month_figures())
+            for t in item_targets
+            if t.id is not None and t.target_value
+        }
         if not item.quantified:
             if item_line is not None and item_line.score is not None:
                 score = scoring.judged_item_score(item_line.score)
@@ -161,9 +174,9 @@ def build_sheet(
             for target in item_targets:
                 assert target.id is not None
                 line = target_lines.get(target.id)
-                if line is not None and line.actual is not None and target.target_value:
+                if line is not None and line.actual is not None and target.id in month_targets:
                     target_scores[target.id] = scoring.quantified_item_score(
-                        line.actual, target.target_value
+                        line.actual, month_targets[target.id]
                     )
             if item_targets and len(target_scores) == len(item_targets):
                 combined = scoring.weighted_rating(
@@ -179,6 +192,7 @@ def build_sheet(
                 target_lines=target_lines,
                 score=score,
                 target_scores=target_scores,
+                month_targets=month_targets,
             )
         )
     total = None
@@ -195,6 +209,7 @@ def build_sheet(
         weights=weights,
         total=total,
         lines=tuple(lines),
+        year_to_date=dict(year_to_date or {}),
     )
 
 
@@ -229,6 +244,18 @@ async def load_sheet(
     targets = await list_targets(
         session=session, unit_id=period.unit_id, year=period.year, cadre_ids=[ratee.id]
     )
+    quantified = any(item.quantified for item in items)
+    so_far = (
+        await ratings_q.year_actuals(
+            session=session,
+            ratee_id=ratee.id,
+            year=period.year,
+            before_month=period.number,
+            source=RatingSource.SELF.value,
+        )
+        if quantified and targets
+        else {}
+    )
     return build_sheet(
         period=period,
         ratee=ratee,
@@ -238,6 +265,8 @@ async def load_sheet(
         items=items,
         weights=weights,
         targets=targets,
+        pace=scheme.targets.pace,
+        year_to_date=so_far,
     )
 
 

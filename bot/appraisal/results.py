@@ -130,6 +130,8 @@ def _rate(
     items: Sequence[Item],
     weights: Mapping[str, Decimal],
     targets: Mapping[str, Sequence[Target]],
+    month: int,
+    pace: str,
 ) -> _Rated:
     """Score a submitted rating over the category's items of the frozen scheme.
 
@@ -179,7 +181,10 @@ def _rate(
             assert line is not None and line.actual is not None and line.id is not None
             assert target.target_value is not None
             try:
-                line_score = scoring.quantified_item_score(line.actual, target.target_value)
+                share = scoring.month_target(
+                    target.target_value, month, pace, target.month_figures()
+                )
+                line_score = scoring.quantified_item_score(line.actual, share)
             except scoring.ScoringError:
                 rated.problems.append({"item": item.key, "code": "invalid", "target": target.code})
                 continue
@@ -194,6 +199,8 @@ def _rate(
                     "target_id": target.id,
                     "line_id": line.id,
                     "points": str(target.points),
+                    "annual_target": str(target.target_value),
+                    "pace": pace,
                     **line_score.as_dict(),
                 }
             )
@@ -299,7 +306,13 @@ async def compute_month(
             rating = by_source.get((cadre_id, source.value))
             rating_lines = lines.get(rating.id, []) if rating and rating.id is not None else []
             rated[source.value] = _rate(
-                rating, rating_lines, items, weights, targets.get(cadre_id, {})
+                rating,
+                rating_lines,
+                items,
+                weights,
+                targets.get(cadre_id, {}),
+                period.number,
+                scheme.targets.pace,
             )
         head, self_ = rated["head"], rated["self"]
 

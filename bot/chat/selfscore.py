@@ -262,6 +262,8 @@ def _question(
         subs=len(in_item),
         target=found[1] if found else None,
         target_number=(answer.targets.index(found[1]) + 1) if found else None,
+        share=answer.month_targets.get(position.target) if position.target else None,
+        so_far=sheet.year_to_date.get(position.target) if position.target else None,
         first=not position.change and everything.index(position.spot) == 0,
         intro=problem is None and sheet.rating is None and everything.index(position.spot) == 0,
         problem=problem,

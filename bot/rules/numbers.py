@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["DASH", "exact", "one_decimal", "plain"]
+__all__ = ["DASH", "exact", "figure", "one_decimal", "plain"]
 
 #: What stands for a figure that does not exist (a source left out, an item not scored yet).
 DASH = "—"
@@ -36,3 +36,11 @@ def plain(value: Decimal | int | None) -> str:
 def exact(value: Any) -> Any:
     """A decimal as its exact text for JSON and the audit log; anything else unchanged."""
     return str(value) if isinstance(value, Decimal) else value
+
+
+def figure(value: Decimal | int | None) -> str:
+    """A counted figure (a target, an actual) as a person reads it: at most two decimals, no
+    trailing zeros (``10``, ``3.33``); a dash when there is none."""
+    if value is None:
+        return DASH
+    return plain(Decimal(value).quantize(Decimal("0.01")))

@@ -58,15 +58,18 @@ __all__ = [
     "ItemsTable",
     "Missing",
     "MonthlyWindow",
+    "Notifications",
     "OfficeRules",
     "Quarterly",
     "Scheme",
     "SchemeError",
     "SchemeProblem",
     "Sources",
+    "Targets",
     "Violation",
     "ViolationTable",
     "parse_scheme",
+    "upgrade",
 ]
 
 
@@ -283,6 +286,7 @@ class MonthlyWindow(_Model):
     timezone: str
     remind_at_opening: bool
     remind_before_deadline: tuple[Duration, ...]
+    working_days: bool  # a deadline or reminder on a weekend or holiday moves to a working day
 
     @field_validator("timezone")
     @classmethod
@@ -355,10 +359,52 @@ class MonthlyWindow(_Model):
 
 
 class Quarterly(_Model):
-    """The quarterly review (逐人逐条) and the appeal window after publication."""
+    """The quarterly review (逐人逐条), the public notice (公示) and the appeal window."""
 
     review_days: Annotated[int, Field(ge=1, le=31)]
     appeal_days: Annotated[int, Field(ge=1, le=31)]
+    notice_days: Annotated[int, Field(ge=1, le=31)]
+    reviewers: tuple[Title, ...]  # roster titles (职务) of the reviewing leaders
+    chair: Title  # the title of the one who publishes (组长)
+    rank_band: bool  # tell each cadre their rank band (前 20% …) with their result
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not self.reviewers:
+            raise _rule("reviewers_empty", "name at least one reviewing leader by title")
+        if self.chair not in self.reviewers:
+            raise _rule(
+                "chair_not_reviewer",
+                f"the chair '{self.chair}' must be one of the reviewers",
+                chair=self.chair,
+            )
+        return self
+
+
+class Targets(_Model):
+    """How a quantified item's annual target is spread over the months.
+
+    ``even``: each month's target is the annual target ÷ 12 (unless the targets sheet gives the
+    month its own figure); ``annual``: a month is compared with the whole year's target (how
+    version 1 of the scheme scored, kept for the periods frozen under it).
+    """
+
+    pace: Literal["even", "annual"]
+
+
+class Notifications(_Model):
+    """What the bot sends by itself, and when it keeps quiet."""
+
+    quiet_start: time  # no reminder between quiet_start and quiet_end (local time)
+    quiet_end: time
+    monthly_result: bool  # each cadre privately gets their monthly result when a month closes
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _naive(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise _rule("local_time", "give a local time such as 22:00:00")
+        return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,7 +489,7 @@ class Bonus(_Model):
 class Scheme(_Model):
     """The whole appraisal scheme, as frozen with each period."""
 
-    version: Literal[1]
+    version: Literal[2]
     items: ItemsTable
     sources: Sources
     missing: Missing
@@ -453,6 +499,8 @@ class Scheme(_Model):
     quarterly: Quarterly
     office_rules: OfficeRules
     bonus: Bonus
+    targets: Targets
+    notifications: Notifications
 
     # -- items ---------------------------------------------------------------------------------
 
@@ -558,9 +606,9 @@ class Scheme(_Model):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Scheme:
-        """Bring back a scheme frozen with :meth:`to_json`."""
+        """Bring back a scheme frozen with :meth:`to_json` (a version 1 one as it scored then)."""
         try:
-            return cls.model_validate_json(text)
+            return cls.model_validate(upgrade(json.loads(text)))
         except ValidationError as exc:
             raise SchemeError(_errors_from(exc)) from None
 
@@ -691,6 +739,40 @@ def parse_scheme(text: str, *, source: str | None = None) -> Scheme:
         )
         raise SchemeError([problem], source) from None
     try:
-        return Scheme.model_validate(data)
+        return Scheme.model_validate(upgrade(data))
     except ValidationError as exc:
         raise SchemeError(_errors_from(exc), source) from None
+
+
+#: What version 2 added, with the values that stand for how version 1 worked: months compared
+#: with the year's target, and the notifications, review and calendar as the product shipped
+#: them. A version 1 file (or a period frozen under one) reads as version 2 with these.
+V1_ADDITIONS: dict[str, dict[str, Any]] = {
+    "targets": {"pace": "annual"},
+    "notifications": {"quiet_start": "22:00:00", "quiet_end": "08:00:00", "monthly_result": True},
+    "quarterly": {
+        "notice_days": 5,
+        "reviewers": ["党委书记", "镇长"],
+        "chair": "党委书记",
+        "rank_band": False,
+    },
+    "monthly_window": {"working_days": True},
+}
+
+
+def upgrade(data: Any) -> Any:
+    """A scheme of version 1 as version 2: its new keys take :data:`V1_ADDITIONS`' values.
+
+    Anything else (a later version, a key misspelt) goes through unchanged, to be refused with
+    its key path by the validation.
+    """
+    if not isinstance(data, dict) or data.get("version") != 1:
+        return data
+    upgraded = {**data, "version": 2}
+    for section, values in V1_ADDITIONS.items():
+        current = upgraded.get(section)
+        if current is None:
+            upgraded[section] = dict(values)
+        elif isinstance(current, dict):
+            upgraded[section] = {**values, **current}
+    return upgraded

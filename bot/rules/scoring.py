@@ -61,6 +61,7 @@ __all__ = [
     "half_year_score",
     "judged_item_score",
     "mean_score",
+    "month_target",
     "monthly_score",
     "office_rules_mean",
     "office_rules_score",
@@ -327,6 +328,32 @@ class ItemScore(_Explained):
 def judged_item_score(value: Number) -> ItemScore:
     """Score an item the rater judged: the given 0-100 figure, rounded to one decimal."""
     return ItemScore(score=round_score(_score_input(value, name="item score")), method="judged")
+
+
+TWELVE = Decimal(12)
+
+
+def month_target(
+    annual: Number, month: int, pace: str, monthly: Sequence[Decimal | None] | None = None
+) -> Decimal:
+    """The target a month's actual figure is compared with.
+
+    The month's own figure when the targets sheet gives one (``monthly``, January first);
+    otherwise the annual target ÷ 12 (``pace`` "even"), or the whole annual target (``pace``
+    "annual", how version 1 of the scheme scored). A cadre exactly on pace scores full points.
+    """
+    if not 1 <= month <= 12:
+        raise ScoringError(f"month must be 1-12, got {month}")
+    annual_d = to_decimal(annual, name="annual target")
+    if monthly is not None and len(monthly) == 12 and monthly[month - 1] is not None:
+        own = monthly[month - 1]
+        assert own is not None
+        return to_decimal(own, name="month target")
+    if pace == "annual":
+        return annual_d
+    if pace != "even":
+        raise ScoringError(f"unknown pace {pace!r}")
+    return annual_d / TWELVE
 
 
 def quantified_item_score(actual: Number, target: Number) -> ItemScore:

@@ -45,6 +45,25 @@ COLUMNS: Final[tuple[str, ...]] = (
 
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = ("name", "department", "item", "code", "title", "points")
 
+#: Optional columns: a month's own target figure (m1 = January), when the year is not paced
+#: evenly (a harvest season, a campaign month). A month left empty takes the annual ÷ 12.
+MONTH_COLUMNS: Final[tuple[str, ...]] = tuple(f"m{n}" for n in range(1, 13))
+_MONTHS_EN: Final = (
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+)
+_MONTHS_ZH: Final = "一二三四五六七八九十"
+
 
 #: Longest value each text column may hold (the widths of the ``target`` table's columns).
 MAX_LENGTHS: Final[dict[str, int]] = {
@@ -69,6 +88,16 @@ _HEADER_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "target": ("目标值", "目标数", "目标数值", "target", "target value", "goal"),
     "unit": ("单位", "计量单位", "unit", "measure", "unit of measure"),
     "points": ("分值", "分数", "points", "score points"),
+    **{
+        f"m{n}": (
+            f"{n}月",
+            f"{n}月目标",
+            (_MONTHS_ZH[n - 1] if n <= 10 else "十" + _MONTHS_ZH[n - 11]) + "月",
+            _MONTHS_EN[n - 1],
+            f"m{n}",
+        )
+        for n in range(1, 13)
+    },
 }
 
 
@@ -88,7 +117,9 @@ _IGNORED_HEADERS: Final[tuple[str, ...]] = (
 )
 
 
-TARGETS_LAYOUT: Final = SheetLayout(COLUMNS, REQUIRED_COLUMNS, _HEADER_ALIASES, _IGNORED_HEADERS)
+TARGETS_LAYOUT: Final = SheetLayout(
+    COLUMNS + MONTH_COLUMNS, REQUIRED_COLUMNS, _HEADER_ALIASES, _IGNORED_HEADERS
+)
 
 
 class TargetFileError(RosterError):
@@ -112,6 +143,7 @@ class TargetRow:
     points: Decimal
     target: Decimal | None = None
     unit: str | None = None
+    monthly: tuple[Decimal | None, ...] | None = None  # each month's own figure, January first
 
     @property
     def person(self) -> tuple[str, str]:
@@ -149,7 +181,7 @@ def parse_target_row(
         index = positions.get(column)
         return cell_text(values[index]) if index is not None and index < len(values) else None
 
-    texts = {column: text(column) for column in COLUMNS}
+    texts = {column: text(column) for column in COLUMNS + MONTH_COLUMNS}
     for column in REQUIRED_COLUMNS:
         if texts[column] is None:
             issues.append(RosterIssue(number, column, "required", {}))
@@ -175,6 +207,13 @@ def parse_target_row(
         else:
             figures[column] = figure
 
+    monthly: list[Decimal | None] = []
+    for column in MONTH_COLUMNS:
+        raw = texts[column]
+        figure = None if raw is None else _number(raw)
+        if raw is not None and (figure is None or figure < 0):
+            issues.append(RosterIssue(number, column, "not_a_number", {"value": raw}))
+        monthly.append(figure)
     points = figures["points"]
     if issues or points is None:
         return None, issues
@@ -189,6 +228,7 @@ def parse_target_row(
             points=points,
             target=figures["target"],
             unit=texts["unit"],
+            monthly=tuple(monthly) if any(m is not None for m in monthly) else None,
         ),
         issues,
     )

@@ -39,6 +39,7 @@ __all__ = [
     "save_line",
     "submit_rating",
     "update_total",
+    "year_actuals",
 ]
 
 # The audit log's action names for changes made after a rating was submitted (entity "rating").
@@ -280,6 +281,33 @@ def _text(value: Decimal | None) -> str | None:
 async def period_ratings(*, session: AsyncSession, period_id: int) -> list[Rating]:
     """Every self-score and head rating of a period, draft or submitted (one query)."""
     return list((await session.exec(select(Rating).where(Rating.period_id == period_id))).all())
+
+
+async def year_actuals(
+    *, session: AsyncSession, ratee_id: int, year: int, before_month: int, source: str
+) -> dict[int, Decimal]:
+    """Per target, the actual figures ``source`` reported in submitted ratings of the year's
+    months before ``before_month``: the year-to-date progress a question shows."""
+    statement = (
+        select(RatingLine.target_id, RatingLine.actual)
+        .join(Rating, col(Rating.id) == col(RatingLine.rating_id))
+        .join(Period, col(Period.id) == col(Rating.period_id))
+        .where(
+            Rating.ratee_id == ratee_id,
+            Rating.source == source,
+            Rating.state == RatingState.SUBMITTED.value,
+            Period.year == year,
+            Period.kind == "month",
+            col(Period.number) < before_month,
+            col(RatingLine.target_id).is_not(None),
+            col(RatingLine.actual).is_not(None),
+        )
+    )
+    totals: dict[int, Decimal] = {}
+    for target_id, actual in (await session.exec(statement)).all():
+        if target_id is not None and actual is not None:
+            totals[target_id] = totals.get(target_id, Decimal(0)) + actual
+    return totals
 
 
 # --- progress ---------------------------------------------------------------------------------

@@ -114,6 +114,7 @@ def _snapshot(target: Target) -> dict[str, Any]:
         "quantified": target.quantified,
         "target_value": text(target.target_value),
         "measure_unit": target.measure_unit,
+        "monthly": target.monthly,
         "points": text(target.points),
     }
 
@@ -128,6 +129,7 @@ def _same(target: Target, wanted: ResolvedTarget) -> bool:
         and target.target_value == row.target
         and target.measure_unit == row.unit
         and target.points == row.points
+        and target.monthly == _monthly(row.monthly)
     )
 
 
@@ -140,6 +142,11 @@ def _apply(target: Target, wanted: ResolvedTarget) -> None:
     target.target_value = row.target
     target.measure_unit = row.unit
     target.points = row.points
+    target.monthly = _monthly(row.monthly)
+
+
+def _monthly(figures: tuple[Decimal | None, ...] | None) -> list[str | None] | None:
+    return None if figures is None else [None if f is None else str(f) for f in figures]
 
 
 async def _people(

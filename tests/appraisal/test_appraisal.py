@@ -124,7 +124,7 @@ class Town:
         rater: str,
         source: str,
         scores: dict[str, int] | None = None,
-        actuals: dict[str, int] | None = None,
+        actuals: dict[str, int | str] | None = None,
         state: str = "submitted",
     ) -> None:
         """Write a rating: judged items by key, quantified targets by code (actual figures)."""
@@ -573,13 +573,14 @@ async def test_quantified_item_over_and_under_target(
     opened = await town.open("2026-01", scheme_file=scheme_file)
     assert opened.tallies == 0  # no democratic evaluation in January
 
-    # 吴磊's head: D01 108/120 = 90.0, D02 30/40 = 75.0 -> duty (60 × 90 + 40 × 75) / 100 = 84.0;
+    # January's targets are the year's ÷ 12: D01 120 -> 10, D02 40 -> 3.33.
+    # 吴磊's head: D01 9/10 = 90.0, D02 2.5/3.33 = 75.0 -> duty (60 × 90 + 40 × 75) / 100 = 84.0;
     #   central 80 -> (90 × 84 + 10 × 80) / 100 = 83.6
-    # self: D01 96/120 = 80.0, D02 50/40 -> capped 100.0 (target exceeded) -> duty
+    # self: D01 8/10 = 80.0, D02 5/3.33 -> capped 100.0 (target exceeded) -> duty
     #   (60 × 80 + 40 × 100) / 100 = 88.0; central 90 -> (7920 + 900) / 100 = 88.2
     # monthly without a ballot: (0.5 × 83.6 + 0.2 × 88.2) / 0.7 = 59.44 / 0.7 = 84.91 -> 84.9
-    await town.rate("2026-01", "吴磊", "李明", "head", {"central": 80}, {"D01": 108, "D02": 30})
-    await town.rate("2026-01", "吴磊", "吴磊", "self", {"central": 90}, {"D01": 96, "D02": 50})
+    await town.rate("2026-01", "吴磊", "李明", "head", {"central": 80}, {"D01": 9, "D02": "2.5"})
+    await town.rate("2026-01", "吴磊", "吴磊", "self", {"central": 90}, {"D01": 8, "D02": 5})
     # 冯超 has no targets: a self-score cannot score the quantified item, so it is incomplete.
     await town.rate("2026-01", "冯超", "冯超", "self", {"duty": 90, "central": 90})
     # 王芳 is village-stationed, whose own duties stay judged:
@@ -614,11 +615,57 @@ async def test_quantified_item_over_and_under_target(
     code, out = await kaohe("score", "show", "2026-01")
     assert code == 0
     assert (
-        "部门负责人考评：83.6 × 权重 0.7143（本职工作 84.0：D01 完成 108/120、D02 完成 30/40" in out
+        "部门负责人考评：83.6 × 权重 0.7143（本职工作 84.0：D01 完成 9/10、D02 完成 2.5/3.33" in out
     )
     assert "民主测评：—（本月不测评），不计入" in out
     code, out = await kaohe("score", "show", "2026-01", lang="en")
-    assert "self-score: 88.2 × weight 0.2857 (Own duties 88.0: D01 96/120, D02 50/40" in out
+    assert "self-score: 88.2 × weight 0.2857 (Own duties 88.0: D01 8/10, D02 5/3.33" in out
+
+
+async def test_a_month_frozen_under_version_1_keeps_comparing_with_the_year(
+    town: Town, tmp_path: Path
+) -> None:
+    """Version 1 of the scheme compared a month with the whole year's target; a period frozen
+    under it keeps that rule, while the same figures under version 2 compare with 120 ÷ 12."""
+    text = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")
+    text = text.replace("version = 2  #", "version = 1  #", 1)
+    text = text.replace('[targets]\npace = "even"', "", 1)
+    v1 = scheme_variant(tmp_path, "v1.toml", QUANTIFIED_DUTY, QUARTERLY_BALLOT)
+    v1.write_text(text.replace(*QUANTIFIED_DUTY, 1).replace(*QUARTERLY_BALLOT, 1), encoding="utf-8")
+    assert load_scheme(v1).targets.pace == "annual"
+    rows = [
+        TargetRow(2, "吴磊", "党政办公室", "本职工作", "D01", "农户信息核查", D(100), D(120), "户")
+    ]
+    async with transaction(town.sessions) as session:
+        await import_targets(
+            session=session,
+            unit_id=town.unit_id,
+            year=YEAR,
+            rows=rows,
+            scheme=load_scheme(v1),
+            now=utcnow(),
+        )
+    await town.create_year(v1)
+    await town.open("2026-01", scheme_file=v1)
+    await town.rate("2026-01", "吴磊", "吴磊", "self", {"central": 90}, {"D01": 30})
+    await town.close("2026-01")
+    wu = (await town.results("2026-01"))["吴磊"]
+    duty = next(i for i in wu.breakdown["self"]["items"] if i["key"] == "duty")
+    assert duty["score"] == "25.0"  # 30 / 120 under version 1's frozen rule
+    assert duty["targets"][0]["pace"] == "annual"
+
+    even = scheme_variant(tmp_path, "v2.toml", QUANTIFIED_DUTY, QUARTERLY_BALLOT)
+    await town.open("2026-02", now=datetime(2026, 2, 25, 1, tzinfo=UTC), scheme_file=even)
+    await town.rate("2026-02", "吴磊", "吴磊", "self", {"central": 90}, {"D01": 10})
+    await town.close("2026-02", now=datetime(2026, 3, 5, 10, tzinfo=UTC))
+    wu = (await town.results("2026-02"))["吴磊"]
+    duty = next(i for i in wu.breakdown["self"]["items"] if i["key"] == "duty")
+    assert duty["score"] == "100.0"  # 10 / (120 ÷ 12): exactly on pace
+    assert duty["targets"][0]["pace"] == "even"
+    async with town.sessions() as session:
+        for code in ("2026-01", "2026-02"):
+            period = await town.period(session, code)
+            assert await scoring_run.recompute(session=session, period=period) == []
 
 
 async def test_scheme_frozen_when_a_month_opens(town: Town, tmp_path: Path) -> None:

@@ -281,45 +281,45 @@ async def test_head_may_rate_before_the_self_score_arrives(town: Any, texts: Any
 async def test_quantified_item_same_as_reported_or_typed(town: Any, texts: Any) -> None:
     period = await town.open_month(2026, 11, scheme=quantified_scheme())
     await add_targets(town, "冯超")
-    await submit_self(town, period, "冯超", {"central": "85"}, actuals={"T1": "132", "T2": "30"})
+    await submit_self(town, period, "冯超", {"central": "85"}, actuals={"T1": "13", "T2": "3"})
     head = await town.signup("郑海涛")
     await head.command("rate")
     await head.press(person(texts, "todo", "冯超"))
     await head.press(item(texts, "本职工作"))
     view = head.last()
-    assert (
-        "T1 农户信息核查：目标 120户" in view.text and "上报：132户 · 您确认：未确认" in view.text
-    )
+    # November is compared with its share of the year: 120 户 ÷ 12 = 10, 40 份 ÷ 12 = 3.33.
+    assert "T1 农户信息核查：本月目标 10户（全年 120）" in view.text
+    assert "上报：13户 · 您确认：未确认" in view.text
     assert view.buttons == [
         [
-            L(texts, "rate.same_reported", code="T1", value="132"),
+            L(texts, "rate.same_reported", code="T1", value="13"),
             L(texts, "rate.type_actual", code="T1"),
         ],
         [
-            L(texts, "rate.same_reported", code="T2", value="30"),
+            L(texts, "rate.same_reported", code="T2", value="3"),
             L(texts, "rate.type_actual", code="T2"),
         ],
         [L(texts, "rate.back_person", name="冯超")],
     ]
-    await head.press(L(texts, "rate.same_reported", code="T1", value="132"))
-    assert "上报：132户 · 您确认：132户" in head.last().text
+    await head.press(L(texts, "rate.same_reported", code="T1", value="13"))
+    assert "上报：13户 · 您确认：13户" in head.last().text
     await head.press(L(texts, "rate.type_actual", code="T2"))
     assert "T2 的实际完成数（单位：份）" in head.last().text
     await head.send("-2")
     assert "实际完成数不能小于 0" in head.last().text
-    await head.send("20")
+    await head.send("2")
     view = next(m for m in head.messages() if m.message_id == view.message_id)
-    assert "上报：30份 · 您确认：20份" in view.text
-    assert "按您确认的数，本项得分：80.0" in view.text  # (60 × 100 + 40 × 50) / 100
+    assert "上报：3份 · 您确认：2份" in view.text
+    assert "按您确认的数，本项得分：84.0" in view.text  # (60 × 100 + 40 × 60) / 100
     await head.press(L(texts, "rate.back_person", name="冯超"), message=view.message_id)
     await head.press(item(texts, "中心工作"))
     await head.press("80")
-    # T1 100, T2 20/40 = 50: (60 × 100 + 40 × 50) / 100 = 80; total 0.9 × 80 + 0.1 × 80 = 80
-    await head.press(L(texts, "rate.confirm", total="80.0"))
+    # T1 100, T2 2/(40/12) = 60: (60 × 100 + 40 × 60) / 100 = 84; total 0.9 × 84 + 0.1 × 80
+    await head.press(L(texts, "rate.confirm", total="83.6"))
     rating = await head_rating(town, "冯超")
-    assert rating is not None and rating.total == Decimal("80.0")
+    assert rating is not None and rating.total == Decimal("83.6")
     lines = await head_lines(town, "冯超")
-    assert (lines["duty.T1"].actual, lines["duty.T2"].actual) == (Decimal(132), Decimal(20))
+    assert (lines["duty.T1"].actual, lines["duty.T2"].actual) == (Decimal(13), Decimal(2))
 
 
 # --- server-side checks ---------------------------------------------------------------------

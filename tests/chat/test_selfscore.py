@@ -120,7 +120,8 @@ async def test_quantified_item_asks_each_target_and_scores_from_targets(
     await feng.command("selfscore")
     question = feng.last().text
     assert "第 1/2 项：本职工作" in question and "本项第 1/4 步" in question
-    assert "目标 1/2：T1 农户信息核查" in question and "目标值 120户" in question
+    # A month is compared with its share of the year's target: 120 户 ÷ 12 = 10 户.
+    assert "目标 1/2：T1 农户信息核查" in question and "本月目标 10户（全年目标值 120户" in question
     assert feng.reply_keyboard() == [[L(texts, "selfscore.back")]]
 
     await feng.send("132户")  # a unit typed along: not a number
@@ -129,22 +130,23 @@ async def test_quantified_item_asks_each_target_and_scores_from_targets(
     assert problem(texts, "out_of_range", "actual") in feng.last().text
     assert await lines(town, "冯超") == {}
 
-    await feng.send("132")  # above the target: capped at 100
+    await feng.send("12")  # above the month's target: capped at 100
     assert "目标 2/2：T2 台账录入" in feng.last().text
-    await feng.send("30")
+    assert "本月目标 3.33份（全年目标值 40份" in feng.last().text
+    await feng.send("2.5")
     await answer_all(feng, [L(texts, "selfscore.skip")] * 2)
     assert "第 2/2 项：中心工作" in feng.last().text
     await answer_all(feng, ["85", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
 
     summary = feng.last().text
-    # T1 min(132/120, 1) = 100, T2 30/40 = 75; (60 × 100 + 40 × 75) / 100 = 90.0
+    # T1 min(12/10, 1) = 100, T2 2.5/(40/12) = 75; (60 × 100 + 40 × 75) / 100 = 90.0
     # total 0.9 × 90 + 0.1 × 85 = 89.5
     assert "本职工作（权重 90）：90.0" in summary
-    assert "T1 农户信息核查：完成 132 / 目标 120户" in summary
+    assert "T1 农户信息核查：完成 12 / 本月目标 10户" in summary
     assert "加权合计：89.5" in summary
     saved = await lines(town, "冯超")
-    assert saved["duty.T1"].actual == Decimal(132) and saved["duty.T1"].target_id == t1.id
-    assert saved["duty.T2"].actual == Decimal(30) and saved["duty.T2"].target_id == t2.id
+    assert saved["duty.T1"].actual == Decimal(12) and saved["duty.T1"].target_id == t1.id
+    assert saved["duty.T2"].actual == Decimal("2.5") and saved["duty.T2"].target_id == t2.id
     assert saved["central"].score == Decimal(85)
     await feng.press(SUBMIT)
     rating = await self_rating(town, "冯超")

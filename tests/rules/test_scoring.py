@@ -676,3 +676,17 @@ def test_scoring_doc_shows_the_computed_seed_figures(scheme: Scheme) -> None:
         row = quarterly_row(cadre, assignment)
         assert row in doc, row
         assert str(cadre.quarter.score) in doc
+
+
+def test_month_target_is_the_years_share_or_the_months_own_figure() -> None:
+    assert sc.month_target(D(120), 3, "even") == D(10)
+    assert sc.month_target(D(120), 3, "annual") == D(120)  # version 1 of the scheme
+    own = [None] * 12
+    own[6] = D(40)  # July: the campaign month
+    assert sc.month_target(D(120), 7, "even", own) == D(40)
+    assert sc.month_target(D(120), 8, "even", own) == D(10)
+    # Exactly on pace is full points; half the pace is half.
+    assert sc.quantified_item_score(D(10), sc.month_target(D(120), 11, "even")).score == D(100)
+    assert sc.quantified_item_score(D(5), sc.month_target(D(120), 11, "even")).score == D(50)
+    with pytest.raises(sc.ScoringError):
+        sc.month_target(D(120), 13, "even")

@@ -396,3 +396,24 @@ async def test_a_target_with_answers_cannot_be_removed(
     assert codes(caught.value.errors) == [(None, "code", "target_in_use")]
     assert caught.value.errors[0].params["code"] == "D02"
     assert await _count(sessions, Target) == 2
+
+
+def test_a_month_may_have_its_own_target_figure(tmp_path: Path) -> None:
+    """Optional 1月 … 12月 columns give months their own figure (a campaign month); an empty
+    cell leaves the month at the annual target ÷ 12."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["姓名", "部门", "项目", "编号", "指标", "目标值", "单位", "分值", "7月", "八月"])
+    sheet.append(["吴磊", "党政办公室", "本职工作", "D01", "入户核查", 120, "户", 100, 40, None])
+    sheet.append(["吴磊", "党政办公室", "中心工作", "C01", "秸秆禁烧", None, None, 100, "两", None])
+    path = tmp_path / "targets.xlsx"
+    workbook.save(path)
+    with pytest.raises(TargetFileError) as caught:
+        read_targets(path)
+    assert [(i.row, i.column, i.code) for i in caught.value.errors] == [(3, "m7", "not_a_number")]
+    sheet["I3"] = None
+    workbook.save(path)
+    first, second = read_targets(path)
+    assert first.monthly is not None and first.monthly[6] == Decimal(40)
+    assert first.monthly[7] is None and second.monthly is None
