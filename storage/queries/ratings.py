@@ -289,7 +289,7 @@ async def year_actuals(
     """Per target, the actual figures ``source`` reported in submitted ratings of the year's
     months before ``before_month``: the year-to-date progress a question shows."""
     statement = (
-        select(RatingLine.target_id, RatingLine.actual)
+        select(col(RatingLine.target_id), col(RatingLine.actual))
         .join(Rating, col(Rating.id) == col(RatingLine.rating_id))
         .join(Period, col(Period.id) == col(Rating.period_id))
         .where(
