@@ -12,7 +12,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
-from telegram.error import BadRequest, Forbidden
+from telegram.error import TelegramError
 
 from bot.chat.commands import PUBLIC_COMMANDS, commands_for
 from bot.core.texts import LANGUAGES, Texts
@@ -38,7 +38,9 @@ async def set_person_menu(bot: Bot, texts: Texts, cadre: Cadre) -> bool:
         await bot.set_my_commands(
             menu_for(texts, cadre, language), scope=BotCommandScopeChat(cadre.telegram_user_id)
         )
-    except (BadRequest, Forbidden) as exc:
+    except TelegramError as exc:
+        # A menu is only a hint: a refusal or a network failure here must not fail the update
+        # that asked for it (it is tried again at the person's next update).
         log.warning("menu for cadre %s not set: %s", cadre.id, exc.message)
         return False
     return True

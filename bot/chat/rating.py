@@ -513,6 +513,8 @@ def _check_item(
         return "access/stale_short"
     if action in ("t", "s") and (answer.quantified or not answer.scorable):
         return "access/stale_short"
+    if action in ("ts", "tt") and not answer.quantified:
+        return "access/stale_short"  # a judged item takes no figures, whatever its targets
     if action == "ev" and (reported is None or not reported.evidence_file_id):
         return "rating/no_evidence_short"
     if action == "s":
