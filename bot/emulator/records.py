@@ -41,6 +41,11 @@ class SimulatedTimeout(Exception):
     (``telegram.error.TimedOut`` in-process, a dropped connection over HTTP)."""
 
 
+class SimulatedHang(SimulatedTimeout):
+    """Raised by ``handle`` for an injected hang: over HTTP the answer never comes (the crash
+    tests kill the bot while it waits); in-process it is a timeout like any other."""
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file uploaded in a multipart request (what the transports hand over as ``files``)."""
@@ -206,6 +211,7 @@ class Failure:
     times: int = 1
     deliver: bool = False
     timeout: bool = False
+    hang: bool = False
 
 
 @dataclass

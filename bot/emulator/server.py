@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.emulator.telegram import FakeTelegram, SimulatedTimeout, Upload
+from bot.emulator.telegram import FakeTelegram, SimulatedHang, SimulatedTimeout, Upload
 
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_BODY_BYTES = 60 * 1024 * 1024
@@ -233,6 +233,9 @@ class BotApiServer:
                     status, payload, content_type = await self._respond(
                         method, target, headers, body
                     )
+                except SimulatedHang:
+                    await asyncio.Event().wait()  # no answer until the server stops
+                    break
                 except SimulatedTimeout:
                     break  # drop the connection: the client sees a network error
                 keep_alive = headers.get("connection", "").lower() != "close"

@@ -46,6 +46,7 @@ from bot.emulator.records import (
     Edit,
     Failure,
     FloodLimits,
+    SimulatedHang,
     SimulatedTimeout,
     StoredFile,
     StoredMessage,
@@ -76,6 +77,7 @@ __all__ = [
     "ChatState",
     "FakeTelegram",
     "FloodLimits",
+    "SimulatedHang",
     "SimulatedTimeout",
     "StoredMessage",
     "Upload",
@@ -239,6 +241,9 @@ class FakeTelegram:
         self._seq = 0
         self._poll_generation = 0
         self._polls_waiting = 0
+        # While set, a getUpdates that would confirm fetched updates is never answered: the
+        # process is taken to die right after a fetch, so Telegram delivers them again.
+        self.confirmations_lost = False
         self._sent_at: deque[tuple[float, int]] = deque()
         self._methods: dict[str, MethodImpl] = {
             "getme": self._get_me,
@@ -443,11 +448,14 @@ class FakeTelegram:
         times: int = 1,
         deliver: bool = False,
         timeout: bool = False,
+        hang: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``method`` (``"*"``: any method) fail.
 
         ``deliver=True`` applies the call before failing (a send whose answer got lost);
-        ``timeout=True`` makes the transport time out instead of answering.
+        ``timeout=True`` makes the transport time out instead of answering; ``hang=True`` makes
+        the HTTP server never answer (the call is not applied and is recorded with status 0, so
+        a test can wait for it and kill the bot at that moment).
         """
         if description is None:
             if status == 429:
@@ -462,7 +470,7 @@ class FakeTelegram:
             retry_after = 1
         with self._lock:
             self._failures.setdefault(method.lower(), deque()).append(
-                Failure(status, description, retry_after, times, deliver, timeout)
+                Failure(status, description, retry_after, times, deliver, timeout, hang)
             )
 
     def register_file(
@@ -675,6 +683,12 @@ class FakeTelegram:
         """How many ``getUpdates`` long polls are waiting now (1 once a bot polls)."""
         return self._polls_waiting
 
+    @property
+    def polls_started(self) -> int:
+        """How many ``getUpdates`` calls came in so far: a bot (re)started is ready once this
+        grew and a poll is waiting, whatever an earlier process left hanging."""
+        return self._poll_generation
+
     def _new_poll(self) -> int:
         """Count a ``getUpdates``; a newer one ends any poll still waiting (409)."""
         with self._lock:
@@ -701,6 +715,9 @@ class FakeTelegram:
             timeout = float(p.get("timeout") or 0)
         except (ApiError, ValueError):
             return self._handle(method, params, files or {}, token)
+        if self.confirmations_lost and self._confirms_delivered(p.get("offset")):
+            self._record(method, p, files or {}, 0, {})
+            raise SimulatedHang(method)
         if timeout > 0 and not self._failure_pending("getupdates") and not self.webhook:
             offset = p.get("offset")
             if "allowed_updates" in p:
@@ -727,6 +744,16 @@ class FakeTelegram:
                 )
                 return self._record(method, p, {}, error.status, error.body())
         return self._handle(method, params, files or {}, token)
+
+    def _confirms_delivered(self, offset: Any) -> bool:
+        """Whether a getUpdates with ``offset`` would confirm an update already fetched."""
+        if not isinstance(offset, int) or offset <= 0:
+            return False
+        with self._lock:
+            return any(
+                u["update_id"] < offset and u["update_id"] in self.delivered_update_ids
+                for u in self.updates
+            )
 
     def _failure_pending(self, method: str) -> bool:
         with self._lock:
@@ -774,6 +801,9 @@ class FakeTelegram:
     def _fail(
         self, method: str, p: JSON, files: dict[str, Upload], failure: Failure
     ) -> tuple[int, JSON]:
+        if failure.hang:
+            self._record(method, p, files, 0, {})
+            raise SimulatedHang(method)
         error = ApiError(
             failure.status,
             failure.description,

@@ -20,7 +20,7 @@ from bot.app import build_application
 from bot.appraisal import ballots as ballot_service
 from bot.core.scheme_file import DEFAULT_SCHEME_PATH
 from bot.emulator.request import FakeRequest
-from bot.emulator.simulator import SimMessage, Simulator, SimUser
+from bot.emulator.simulator import Simulator
 from bot.rules.scheme import parse_scheme
 from bot.rules.scoring import democratic_score
 from storage.engine import transaction
@@ -36,6 +36,15 @@ from storage.models import (
 )
 from storage.queries import ballots
 from storage.queries.schemes import scheme_of
+from tests.harness.ballot import (
+    ballot_message,
+    ballot_row,
+    cast_ballot,
+    fill_ballot,
+    grade_data,
+    grade_one,
+    names_on,
+)
 
 GRADES = ("excellent", "good", "pass", "fail")
 ZH = {"excellent": "优秀", "good": "良好", "pass": "及格", "fail": "不及格"}
@@ -56,60 +65,6 @@ async def _tallies(town: Any, period: Period) -> dict[int, dict[str, int]]:
 
 async def _ids(town: Any, *names: str) -> dict[str, int]:
     return {name: (await town.cadre(name)).id for name in names}
-
-
-def _ballot(user: SimUser) -> SimMessage:
-    return next(m for m in reversed(user.messages()) if m.callback_data)
-
-
-def _names_on(message: SimMessage) -> list[str]:
-    """The colleagues on the shown page: the first button of each grading row."""
-    rows = (message.reply_markup or {}).get("inline_keyboard", [])
-    return [row[0]["text"] for row in rows if len(row) == 5]
-
-
-def _grade_data(message: SimMessage, name: str, grade_label: str) -> str:
-    """The callback data of ``name``'s grade button (plain or marked as chosen)."""
-    for row in (message.reply_markup or {}).get("inline_keyboard", []):
-        if len(row) == 5 and row[0]["text"] == name:
-            for button in row[1:]:
-                if button["text"] == grade_label or button["text"].endswith(" " + grade_label):
-                    return str(button["callback_data"])
-    raise AssertionError(f"no {grade_label} button for {name} in {message.buttons}")
-
-
-def _row(message: SimMessage, name: str) -> list[str]:
-    return next(row for row in message.buttons if row and row[0] == name)
-
-
-async def _grade(user: SimUser, name: str, grade: str, texts: Any, lang: str = "zh") -> Any:
-    message = _ballot(user)
-    label = texts.label(lang, f"ballot.grade.{grade}")
-    return await user.press_data(_grade_data(message, name, label), message_id=message.message_id)
-
-
-async def _fill(user: SimUser, texts: Any, choose: Any) -> dict[str, str]:
-    """Grade every colleague on every page through the buttons; ``choose(name) -> grade``."""
-    given: dict[str, str] = {}
-    while True:
-        for name in _names_on(_ballot(user)):
-            grade = choose(name)
-            await _grade(user, name, grade, texts)
-            given[name] = grade
-        nxt = texts.label("zh", "ballot.next")
-        if nxt not in _ballot(user).labels:
-            return given
-        await user.press(nxt, message=_ballot(user))
-
-
-async def _cast(user: SimUser, texts: Any, choose: Any) -> dict[str, str]:
-    """/vote, grade everyone, Submit, confirm."""
-    await user.command("vote")
-    given = await _fill(user, texts, choose)
-    await user.press(texts.label("zh", "ballot.submit", n=len(given)), message=_ballot(user))
-    answer = await user.press(texts.label("zh", "ballot.confirm"), message=_ballot(user))
-    assert answer.answered and not answer.show_alert
-    return given
 
 
 def _alert(texts: Any, reason: str, lang: str = "zh", **values: Any) -> str:
@@ -145,22 +100,22 @@ async def test_full_ballot_through_buttons(town: Any, texts: Any, fake: Any) -> 
     ballot = voter.last()
     assert "民主测评（无记名）· 2026年11月" in ballot.text
     assert "第 1/2 步" in ballot.text and "已评 0/11" in ballot.text and "第 1/2 页" in ballot.text
-    page_one = _names_on(ballot)
+    page_one = names_on(ballot)
     assert len(page_one) == 10 and "吴磊" not in page_one
-    assert _row(ballot, page_one[0])[1:] == ["优秀", "良好", "及格", "不及格"]
+    assert ballot_row(ballot, page_one[0])[1:] == ["优秀", "良好", "及格", "不及格"]
     assert texts.label("zh", "ballot.submit_missing", n=11) in ballot.labels
     assert "◀" not in ballot.labels and "▶" in ballot.labels and "1/2" in ballot.labels
     assert all(len(d.encode()) <= 64 for d in ballot.callback_data)
 
     # Grade page one; change one grade on the way: only the new one is marked.
     first = page_one[0]
-    await _grade(voter, first, "good", texts)
-    assert _row(voter.last(), first)[1:] == ["优秀", "● 良好", "及格", "不及格"]
-    await _grade(voter, first, "excellent", texts)
-    assert _row(voter.last(), first)[1:] == ["● 优秀", "良好", "及格", "不及格"]
+    await grade_one(voter, first, "good", texts)
+    assert ballot_row(voter.last(), first)[1:] == ["优秀", "● 良好", "及格", "不及格"]
+    await grade_one(voter, first, "excellent", texts)
+    assert ballot_row(voter.last(), first)[1:] == ["● 优秀", "良好", "及格", "不及格"]
     choice = {name: GRADES[i % 4] for i, name in enumerate(page_one)}
     for name in page_one[1:]:
-        await _grade(voter, name, choice[name], texts)
+        await grade_one(voter, name, choice[name], texts)
     assert "已评 10/11" in voter.last().text and "还有 1 位同事未评" in voter.last().text
 
     # Submit while one colleague is missing: an alert naming them, nothing cast.
@@ -171,13 +126,13 @@ async def test_full_ballot_through_buttons(town: Any, texts: Any, fake: Any) -> 
 
     # Page two: the one colleague left; back and forth keeps the grades.
     await voter.press("▶")
-    assert _names_on(voter.last()) == [hidden] and "第 2/2 页" in voter.last().text
+    assert names_on(voter.last()) == [hidden] and "第 2/2 页" in voter.last().text
     assert "◀" in voter.last().labels and "▶" not in voter.last().labels
-    await _grade(voter, hidden, "pass", texts)
+    await grade_one(voter, hidden, "pass", texts)
     choice[hidden] = "pass"
     assert "已评 11/11" in voter.last().text
     await voter.press("◀")
-    assert _row(voter.last(), first)[1] == "● 优秀"
+    assert ballot_row(voter.last(), first)[1] == "● 优秀"
 
     # Submit: the confirmation step lists the grades; back returns to the ballot.
     await voter.press(texts.label("zh", "ballot.submit", n=11))
@@ -221,7 +176,7 @@ async def test_every_press_is_answered_before_the_message_is_edited(
     voter = await town.signup("吴磊")
     await town.open_month(2026, 11)
     await voter.command("vote")
-    await _grade(voter, "李明", "good", texts)
+    await grade_one(voter, "李明", "good", texts)
     await voter.press("▶")
     wanted = ("answercallbackquery", "editmessagetext")
     calls = [c.method.lower() for c in fake.calls if c.method.lower() in wanted]
@@ -231,7 +186,7 @@ async def test_every_press_is_answered_before_the_message_is_edited(
 async def test_a_second_vote_is_refused_and_shows_no_grades(town: Any, texts: Any) -> None:
     voter = await town.signup("吴磊")
     period = await town.open_month(2026, 11)
-    await _cast(voter, texts, lambda name: "good")
+    await cast_ballot(voter, texts, lambda name: "good")
     before = await _tallies(town, period)
 
     await voter.command("vote")
@@ -299,13 +254,13 @@ async def test_department_scope_and_a_press_outside_it(town: Any, texts: Any) ->
     period = await town.open_month(2026, 11, scheme=scheme)
     await voter.command("vote")
     ballot = voter.last()
-    assert sorted(_names_on(ballot)) == sorted(["李明", "周晓燕"])
+    assert sorted(names_on(ballot)) == sorted(["李明", "周晓燕"])
     assert "本部门同事" in ballot.text and "已评 0/2" in ballot.text and "页" not in ballot.text
     outsider = (await town.cadre("王芳")).id  # 经济发展办公室
     answer = await voter.press_data(f"vote:set:{period.id}:{outsider}:fail")
     assert answer.show_alert and answer.text == _alert(texts, "out_of_scope")
     assert await _rows(town, BallotDraft) == []
-    given = await _fill(voter, texts, lambda name: "excellent")
+    given = await fill_ballot(voter, texts, lambda name: "excellent")
     assert sorted(given) == sorted(["李明", "周晓燕"])
     await voter.press(texts.label("zh", "ballot.submit", n=2))
     await voter.press(texts.label("zh", "ballot.confirm"))
@@ -332,14 +287,14 @@ async def test_a_closed_period_refuses_old_buttons_and_vote(town: Any, texts: An
     voter = await town.signup("吴磊")
     period = await town.open_month(2026, 11)
     await voter.command("vote")
-    await _grade(voter, "李明", "good", texts)
+    await grade_one(voter, "李明", "good", texts)
     shown = voter.last()
     drafts = await _rows(town, BallotDraft)
 
     # The deadline has passed but the scheduler has not closed the period yet: closed already.
     await _set_period(town, period, closes_at=utcnow() - timedelta(minutes=1))
     answer = await voter.press_data(
-        _grade_data(shown, "周晓燕", "优秀"), message_id=shown.message_id
+        grade_data(shown, "周晓燕", "优秀"), message_id=shown.message_id
     )
     assert answer.show_alert and answer.text == _alert(texts, "closed", period=period)
 
@@ -385,7 +340,7 @@ async def test_quarterly_cadence_says_when_the_next_ballot_is(town: Any, texts: 
     await _set_period(town, period, state=PeriodState.CLOSED.value)
     december = await town.open_month(2026, 12, scheme=scheme)
     await voter.command("vote")
-    assert "2026年12月" in voter.last().text and len(_names_on(voter.last())) == 10
+    assert "2026年12月" in voter.last().text and len(names_on(voter.last())) == 10
     assert december.id != period.id
 
 
@@ -396,9 +351,9 @@ async def test_double_tap_on_submit_and_confirm_counts_once(town: Any, texts: An
     voter = await town.signup("吴磊")
     period = await town.open_month(2026, 11)
     await voter.command("vote")
-    await _fill(voter, texts, lambda name: "good")
+    await fill_ballot(voter, texts, lambda name: "good")
     sim = town.sim
-    shown = _ballot(voter)
+    shown = ballot_message(voter)
     stored = town.sim.fake.message(voter.id, shown.message_id)
 
     submit = shown.button(texts.label("zh", "ballot.submit", n=11))["callback_data"]
@@ -424,7 +379,7 @@ async def test_two_racing_casts_count_once(town: Any, texts: Any) -> None:
     voter = await town.signup("吴磊")
     period = await town.open_month(2026, 11)
     await voter.command("vote")
-    await _fill(voter, texts, lambda name: "pass")
+    await fill_ballot(voter, texts, lambda name: "pass")
     cadre = await town.cadre("吴磊")
 
     async def attempt() -> str:
@@ -453,7 +408,7 @@ async def test_two_racing_casts_count_once(town: Any, texts: Any) -> None:
 async def test_a_replayed_update_counts_once(town: Any, texts: Any) -> None:
     voter = await town.signup("吴磊")
     period = await town.open_month(2026, 11)
-    await _cast(voter, texts, lambda name: "excellent")
+    await cast_ballot(voter, texts, lambda name: "excellent")
     before = await _tallies(town, period)
     await town.sim.replay()  # the confirm press, delivered again by Telegram
     assert await _tallies(town, period) == before
@@ -462,7 +417,7 @@ async def test_a_replayed_update_counts_once(town: Any, texts: Any) -> None:
     # A replayed grade press on someone else's open ballot does not count twice either.
     other = await town.signup("李明")
     await other.command("vote")
-    await _grade(other, "吴磊", "fail", texts)
+    await grade_one(other, "吴磊", "fail", texts)
     edits = other.last().edit_count
     await town.sim.replay()
     assert other.last().edit_count == edits
@@ -476,7 +431,7 @@ async def test_the_ballot_survives_a_restart(
     period = await town.open_month(2026, 11)
     target = (await town.cadre("李明")).id
     await voter.command("vote")
-    await _grade(voter, "李明", "fail", texts)
+    await grade_one(voter, "李明", "fail", texts)
     message_id = voter.last().message_id
     await town.sim.__aexit__(None, None, None)
 
@@ -484,10 +439,10 @@ async def test_the_ballot_survives_a_restart(
     async with Simulator(app2, fake, via="processor") as sim2:
         again = sim2.user(voter.id, "吴磊")
         await again.press("▶", message=message_id)
-        assert _names_on(again.last()) == ["韩雪"] and "已评 1/11" in again.last().text
+        assert names_on(again.last()) == ["韩雪"] and "已评 1/11" in again.last().text
         await again.press("◀", message=message_id)
-        assert _row(again.last(), "李明")[4] == "● 不及格"
-        await _fill(again, texts, lambda name: "pass")
+        assert ballot_row(again.last(), "李明")[4] == "● 不及格"
+        await fill_ballot(again, texts, lambda name: "pass")
         await again.press(texts.label("zh", "ballot.submit", n=11), message=message_id)
         await again.press(texts.label("zh", "ballot.confirm"), message=message_id)
         assert again.last().message_id == message_id
@@ -513,7 +468,7 @@ async def test_several_voters_tallies_are_the_sum_of_their_ballots(town: Any, te
     expected: Counter[tuple[str, str]] = Counter()
     for name in VOTERS:
         voter = await town.signup(name)
-        given = await _cast(voter, texts, _taste(name))
+        given = await cast_ballot(voter, texts, _taste(name))
         assert len(given) == 11 and name not in given
         expected.update(given.items())
 
@@ -538,9 +493,9 @@ async def test_the_ballot_in_english(town: Any, texts: Any) -> None:
     ballot = voter.last()
     assert "Democratic evaluation (secret ballot) · November 2026" in ballot.text
     assert "Graded 0/11 · page 1/2" in ballot.text
-    assert _row(ballot, "李明")[1:] == ["Excellent", "Good", "Pass", "Fail"]
-    await _grade(voter, "李明", "good", texts, lang="en")
-    assert _row(voter.last(), "李明")[2] == "● Good"
+    assert ballot_row(ballot, "李明")[1:] == ["Excellent", "Good", "Pass", "Fail"]
+    await grade_one(voter, "李明", "good", texts, lang="en")
+    assert ballot_row(voter.last(), "李明")[2] == "● Good"
     answer = await voter.press("Submit (10 still", message=voter.last())
     assert answer.show_alert and answer.text.startswith("10 still to grade: ")
     answer = await voter.press("李明", message=voter.last())
@@ -558,9 +513,9 @@ async def test_secrecy_nothing_links_a_rater_to_a_grade(
     # One voter leaves a draft and never casts: drafts are theirs until they cast.
     for name, voter in voters.items():
         if name != "陈静":
-            await _cast(voter, texts, _taste(name))
+            await cast_ballot(voter, texts, _taste(name))
     await voters["陈静"].command("vote")
-    await _grade(voters["陈静"], "李明", "fail", texts)
+    await grade_one(voters["陈静"], "李明", "fail", texts)
 
     # The tables: tallies carry no rater, time or serial; participation carries no grade.
     async with town.services.engine.connect() as connection:

@@ -36,8 +36,8 @@ from storage.models import (
     utcnow,
 )
 from storage.queries.schemes import scheme_of
-from tests.chat.test_ballot import _cast
 from tests.chat.test_selfscore import SUBMIT, answer_all
+from tests.harness.ballot import cast_ballot
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -117,7 +117,9 @@ async def test_a_whole_month(town: Any, texts: Any) -> None:
 
     # The democratic evaluation: everyone grades every colleague.
     for cadre in assessed:
-        await _cast(people[cadre.name], texts, lambda name: "excellent" if "王" in name else "good")
+        await cast_ballot(
+            people[cadre.name], texts, lambda name: "excellent" if "王" in name else "good"
+        )
 
     # The office: two violations and a reward.
     clerk = people["周晓燕"]

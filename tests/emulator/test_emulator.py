@@ -361,6 +361,12 @@ async def test_injected_429_and_timeout(
     await user.send("二")
     assert isinstance(bot.errors[-1], TimedOut)
     assert [m.text for m in user.messages()] == ["二"]
+    # a hang: not applied, recorded without a status (over HTTP no answer ever comes)
+    sim.fake.fail_next("sendMessage", hang=True)
+    await user.send("三")
+    assert isinstance(bot.errors[-1], TimedOut)
+    assert [m.text for m in user.messages()] == ["二"]
+    assert sim.fake.calls_to("sendMessage")[-1].status == 0
 
 
 # -- other kinds of updates ------------------------------------------------------------------

@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.appraisal import ratings
 from bot.core.scheme_file import DEFAULT_SCHEME_PATH
 from bot.rules.scheme import parse_scheme
-from storage.models import AuditLog, Period, PeriodState, Rating, RatingLine, Target
+from storage.engine import transaction
+from storage.models import AuditLog, Cadre, Period, PeriodState, Rating, RatingLine, Target
 
 SUBMIT = "✅ 提交"
 
@@ -117,3 +119,71 @@ async def close_period(town: Any, period: Period) -> None:
 async def answer_all(user: Any, answers: list[str]) -> None:
     for text in answers:
         await user.send(text)
+
+
+def person(texts: Any, mark: str, name: str) -> str:
+    return L(texts, "rate.person", mark=L(texts, f"rate.mark.{mark}"), name=name)
+
+
+def item(texts: Any, title: str, score: str = "—") -> str:
+    return L(texts, "rate.item", title=title, score=score)
+
+
+async def submit_self(
+    town: Any,
+    period: Period,
+    name: str,
+    scores: dict[str, str],
+    *,
+    evidence: dict[str, tuple[str, str]] | None = None,
+    notes: dict[str, str] | None = None,
+    actuals: dict[str, str] | None = None,
+) -> None:
+    """A submitted self-score, written through the same query functions the bot uses."""
+    cadre = await town.cadre(name)
+    async with transaction(town.services.sessions) as session:
+        for key, value in scores.items():
+            extra: dict[str, Any] = {}
+            if evidence and key in evidence:
+                extra["evidence"] = evidence[key]
+            if notes and key in notes:
+                extra["note"] = notes[key]
+            await ratings.record_answer(
+                session=session,
+                period=period,
+                ratee=cadre,
+                rater=cadre,
+                source="self",
+                key=key,
+                item_key=key,
+                score=Decimal(value),
+                now=town.services.now(),
+                **extra,
+            )
+        targets = {t.code: t for t in await targets_of(session, cadre)}
+        for code, value in (actuals or {}).items():
+            target = targets[code]
+            await ratings.record_answer(
+                session=session,
+                period=period,
+                ratee=cadre,
+                rater=cadre,
+                source="self",
+                key=f"{target.item_key}.{code}",
+                item_key=target.item_key,
+                target_id=target.id,
+                actual=Decimal(value),
+                now=town.services.now(),
+            )
+        outcome, _ = await ratings.submit_sheet(
+            session=session, period=period, ratee=cadre, source="self", now=town.services.now()
+        )
+    assert outcome is ratings.SubmitOutcome.SUBMITTED
+
+
+async def targets_of(session: Any, cadre: Cadre) -> list[Any]:
+    from storage.queries.targets import list_targets
+
+    return await list_targets(
+        session=session, unit_id=cadre.unit_id, year=2026, cadre_ids=[cadre.id]
+    )

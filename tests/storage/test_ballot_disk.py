@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import text
 
 from storage.engine import sqlite_path
-from tests.chat.test_ballot import _cast
+from tests.harness.ballot import cast_ballot
 
 
 async def test_cast_leaves_no_old_versions_behind(town: Any, texts: Any, backend: str) -> None:
     period = await town.open_month(2026, 11)
     voter = await town.signup("吴磊")
-    await _cast(voter, texts, lambda name: "good")
+    await cast_ballot(voter, texts, lambda name: "good")
     async with town.services.engine.connect() as connection:
         if backend == "sqlite":
             assert (await connection.execute(text("PRAGMA secure_delete"))).scalar() == 1
