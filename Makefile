@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-fuzz lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("kaohe needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -29,6 +29,12 @@ test: $(STAMP)
 	$(BIN)/python -m compileall -q bot storage tests bench
 	$(BIN)/mypy bot storage
 	$(BIN)/python -m pytest
+
+# The long fuzz run: FUZZ_STEPS steps (default 20000) per backend from FUZZ_SEED (default: the
+# seed of the fast slice in `make test`); a failure prints the seed and step that replay it.
+FUZZ_STEPS ?= 20000
+test-fuzz: $(STAMP)
+	FUZZ_STEPS=$(FUZZ_STEPS) $(BIN)/python -m pytest tests/chat/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

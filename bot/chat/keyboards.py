@@ -23,8 +23,10 @@ from typing import Any, ClassVar, Literal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 MAX_CALLBACK_BYTES = 64
-#: Database ids are positive 64-bit integers: anything beyond is a stale (forged) press.
-MAX_ID = 2**63 - 1
+#: Database ids are INTEGER columns: PostgreSQL's hold 32 bits (SQLite's 64), so an id beyond
+#: 2**31 - 1 can exist in no database of this bot and is a stale (forged) press; passed on, it
+#: made asyncpg raise OverflowError.
+MAX_ID = 2**31 - 1
 _PART = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 _KEY = re.compile(r"^[a-z0-9_]{1,32}$")
 _TOKEN = re.compile(r"^[0-9a-f]{4,16}$")
@@ -85,7 +87,7 @@ class Arg:
 
 
 def ID(name: str) -> Arg:
-    """A database id (1 .. 2**63-1)."""
+    """A database id (1 .. 2**31-1)."""
     return Arg(name, "id")
 
 

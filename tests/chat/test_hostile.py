@@ -18,46 +18,17 @@ from storage.models import (
     BallotDraft,
     BonusEntry,
     Cadre,
-    Department,
     Period,
     Rating,
-    Unit,
     utcnow,
 )
-from storage.queries.invites import issue_code
 from tests.harness.appraisal import SUBMIT, L, answer_all, rating_of
-
-OTHER_USER = 9_000_001
-
-
-async def _other_unit(town: Any, *, bound: bool) -> tuple[Cadre, str]:
-    """A second town in the same database (a county deployment) with one person, and a sign-up
-    code of that town for them."""
-    async with transaction(town.services.sessions) as session:
-        unit = Unit(name="外镇", timezone="Asia/Shanghai")
-        session.add(unit)
-        await session.flush()
-        department = Department(unit_id=unit.id, name="外镇党政办")
-        session.add(department)
-        await session.flush()
-        stranger = Cadre(
-            unit_id=unit.id,
-            department_id=department.id,
-            name="外镇人",
-            roles="cadre,office",
-            telegram_user_id=OTHER_USER if bound else None,
-        )
-        session.add(stranger)
-        await session.flush()
-        code, _ = await issue_code(
-            session=session, cadre=stranger, ttl=timedelta(days=1), created_by="test", now=utcnow()
-        )
-    return stranger, code
+from tests.harness.town import OTHER_USER, other_unit
 
 
 async def test_a_person_of_another_unit_cannot_sign_up_here(town: Any, texts: Any) -> None:
     """10.1: a code of another unit in the same database is unknown to this town's bot."""
-    _, code = await _other_unit(town, bound=False)
+    _, code = await other_unit(town, bound=False)
     outsider = town.sim.user(OTHER_USER, "外镇人")
     await outsider.command("start", code)
     assert "登记码不正确" in outsider.last().text
@@ -70,7 +41,7 @@ async def test_a_person_bound_in_another_unit_is_a_stranger_here(town: Any, text
     """10.1: the gate finds people by Telegram id within this unit only: every command and
     every kind of button is refused as from a stranger, and no name leaks."""
     period = await town.open_month(2026, 11)
-    await _other_unit(town, bound=True)
+    await other_unit(town, bound=True)
     outsider = town.sim.user(OTHER_USER, "外镇人")
     stranger = html_to_text(texts.render("zh", "access/stranger"))
     for command in ("status", "vote", "selfscore", "rate", "myscore", "discipline", "whoami"):
@@ -134,6 +105,8 @@ async def test_ids_beyond_any_database_are_stale_presses(town: Any, texts: Any) 
         f"selfscore:submit:{10**30}",
         f"inv:pick:{10**30}",
         f"st:dept:{2**63}:1",
+        f"vote:set:{2**63 - 1}:6:pass",  # a bigint, but beyond PostgreSQL's integer ids
+        f"rate:p:{2**31}:1",
     ):
         answer = await clerk.press_data(data)
         assert answer.answered and answer.show_alert, data

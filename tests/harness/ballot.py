@@ -41,15 +41,15 @@ async def grade_one(user: SimUser, name: str, grade: str, texts: Any, lang: str 
     return await user.press_data(grade_data(message, name, label), message_id=message.message_id)
 
 
-async def fill_ballot(user: SimUser, texts: Any, choose: Any) -> dict[str, str]:
+async def fill_ballot(user: SimUser, texts: Any, choose: Any, lang: str = "zh") -> dict[str, str]:
     """Grade every colleague on every page through the buttons; ``choose(name) -> grade``."""
     given: dict[str, str] = {}
     while True:
         for name in names_on(ballot_message(user)):
             grade = choose(name)
-            await grade_one(user, name, grade, texts)
+            await grade_one(user, name, grade, texts, lang)
             given[name] = grade
-        nxt = texts.label("zh", "ballot.next")
+        nxt = texts.label(lang, "ballot.next")
         if nxt not in ballot_message(user).labels:
             return given
         await user.press(nxt, message=ballot_message(user))

@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.emulator.simulator import Simulator, SimUser
 from bot.sheets.roster import read_roster
 from storage.engine import transaction
-from storage.models import Cadre, Period, PeriodKind, PeriodState
+from storage.models import Cadre, Department, Period, PeriodKind, PeriodState, Unit, utcnow
 from storage.queries.invites import issue_code
 from storage.queries.results import create_tallies
 from storage.queries.roster import import_roster
@@ -141,3 +141,31 @@ class Town:
         for name in names:
             await self.signup(name)
         return dict(self.users)
+
+
+OTHER_USER = 9_000_001
+
+
+async def other_unit(town: Any, *, bound: bool) -> tuple[Cadre, str]:
+    """A second town in the same database (a county deployment) with one person, and a sign-up
+    code of that town for them."""
+    async with transaction(town.services.sessions) as session:
+        unit = Unit(name="外镇", timezone="Asia/Shanghai")
+        session.add(unit)
+        await session.flush()
+        department = Department(unit_id=unit.id, name="外镇党政办")
+        session.add(department)
+        await session.flush()
+        stranger = Cadre(
+            unit_id=unit.id,
+            department_id=department.id,
+            name="外镇人",
+            roles="cadre,office",
+            telegram_user_id=OTHER_USER if bound else None,
+        )
+        session.add(stranger)
+        await session.flush()
+        code, _ = await issue_code(
+            session=session, cadre=stranger, ttl=timedelta(days=1), created_by="test", now=utcnow()
+        )
+    return stranger, code
