@@ -23,6 +23,7 @@ from bot.chat import (
     selfscore,
     signup,
     status,
+    tasks,
 )
 from bot.chat.context import AlreadyHandled, KaoheApplication, KaoheContext
 from bot.chat.menus import keep_menu, set_default_menus
@@ -32,6 +33,9 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.services import Services
 from bot.core.texts import Texts
+from bot.jobs.notices import report_undelivered
+from bot.jobs.scheduler import Scheduler, process_owner
+from bot.jobs.sender import Sender
 from storage.engine import create_engine, make_session_factory, transaction
 from storage.queries.roster import ensure_unit, list_cadres
 
@@ -52,6 +56,7 @@ CAPABILITIES = (
     ballot,
     myscore,
     status,
+    tasks,
 )
 
 
@@ -101,6 +106,7 @@ def build_application(
         .concurrent_updates(processor)
         .persistence(DatabasePersistence(services.sessions, services.clock))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if settings.telegram_api_base_url:
@@ -162,7 +168,33 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if changed and app.persistence is not None:
         app.mark_data_for_update_persistence(user_ids=[u for u in changed if u is not None])
         await app.update_persistence()
+    owner = process_owner()
+    app.sender = Sender(
+        services,
+        app.bot,
+        owner=owner,
+        on_event_done=lambda event: report_undelivered(services, event),
+    )
+    app.scheduler = Scheduler(
+        services, app.job_queue, app.sender, owner=owner, scheme_file=settings.scheme_file
+    )
+    app.sender.start()
+    await app.scheduler.start()
+    if services.clock.simulated:
+        log.warning(
+            "SIMULATED CLOCK: the appraisal runs at %s, %g× real time (not the wall clock)",
+            services.now().astimezone(settings.zone).isoformat(timespec="minutes"),
+            services.clock.speed,
+        )
     log.info("kaohe ready as @%s for unit %s", app.bot.username, settings.unit_name)
+
+
+async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    assert isinstance(app, KaoheApplication)
+    if app.scheduler is not None:
+        await app.scheduler.stop()
+    if app.sender is not None:
+        await app.sender.stop()
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -504,3 +504,94 @@ class Result(SQLModel, table=True):
     inputs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     scheme_fingerprint: str | None = Field(default=None, max_length=64)
     computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class CalendarEvent(SQLModel, table=True):
+    """A timed event of a period (an opening, a reminder, a deadline, the end of a review), claimed
+    before its work so that it runs once, even with two bots on one database.
+
+    The calendar itself is the periods table and the frozen scheme; this row exists only once an
+    event was claimed. ``state`` is ``running`` while its work goes on (another process may take
+    it over when ``claimed_at`` is older than the lease) and ``done`` after; ``outcome`` says how
+    it ended (``done``, ``superseded`` by a later event due at once, ``skipped``).
+    """
+
+    __tablename__ = "calendar_event"
+    __table_args__ = (UniqueConstraint("period_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    key: str = Field(max_length=48)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    state: str = Field(default="running", max_length=16)
+    owner: str = Field(max_length=64)
+    claimed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One logical message the bot sends by itself (an opening, a reminder, a result, a report).
+
+    ``key`` names it uniquely (the event and the recipient), so that no logic of the bot ever
+    queues the same message twice; the sender claims pending rows, sends them under Telegram's
+    limits and records how it went. ``possible_duplicate`` marks a retry after a send that timed
+    out and may have been delivered (Telegram has no idempotency key).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "key"),
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    key: str = Field(max_length=120)
+    event: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=32)
+    period_id: int | None = Field(default=None, foreign_key="period.id")
+    cadre_id: int | None = Field(default=None, foreign_key="cadre.id")
+    chat_id: int = Field(sa_type=BigInteger)
+    text: str = Field(sa_type=Text)
+    reply_markup: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    possible_duplicate: bool = Field(default=False)
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Leave(SQLModel, table=True):
+    """A cadre on leave (请假) for a span of days: no reminders, and a missed submission excused."""
+
+    __tablename__ = "leave"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    starts_on: date
+    ends_on: date
+    reason: str | None = Field(default=None, max_length=200)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class CalendarDay(SQLModel, table=True):
+    """A day of a year's official schedule that the office loaded (``kaohe calendar import``):
+    a public holiday, or a weekend day worked instead (调休)."""
+
+    __tablename__ = "calendar_day"
+
+    day: date = Field(primary_key=True)
+    year: int = Field(index=True)
+    kind: str = Field(max_length=16)  # holiday, workday
+    name: str = Field(default="", max_length=50)
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

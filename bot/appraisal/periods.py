@@ -47,7 +47,9 @@ from bot.appraisal.results import (
 from bot.core.clock import aware_utc
 from bot.core.scheme_file import read_scheme
 from bot.rules import scoring
+from bot.rules.calendar import working_deadline
 from bot.rules.scheme import Scheme
+from bot.rules.workdays import Workdays
 from storage.models import (
     Period,
     PeriodKind,
@@ -281,6 +283,8 @@ class Transition:
     # Complete drafts submitted on their authors' behalf by the close.
     auto_submitted: int = 0
     tallies: int = 0  # tally rows created by opening a month with a ballot
+    # The deadline the window had before opening moved it off a day off (None: not moved).
+    deadline_moved_from: datetime | None = None
 
     @property
     def changed(self) -> bool:
@@ -342,9 +346,13 @@ async def open_period(
     scheme_file: Path | None,
     actor: str = ACTOR_SYSTEM,
     closes_at: datetime | None = None,
+    workdays: Workdays | None = None,
 ) -> Transition:
     """Open a scheduled month: freeze the scheme in force into it, create the ballot's tally
     rows, and open its quarter, half-year and year if they are still scheduled.
+
+    With ``workdays`` (and the scheme's ``working_days``), a deadline that falls on a weekend or
+    a public holiday moves to the same hour of the next working day, before anyone is told it.
 
     An open period is left as it is (``ALREADY_OPEN``), and a closed one is never reopened
     (``ALREADY_CLOSED``): "a closed period is closed". Only months open (``NOT_A_MONTH``), one
@@ -369,9 +377,14 @@ async def open_period(
     # The window follows the frozen scheme (the file may have changed since create_year).
     opens, closes = scheme.monthly_window.window(period.year, period.number)
     deadline = aware_utc(closes_at) if closes_at is not None else closes.astimezone(UTC)
+    moved_from = None
+    if closes_at is None and workdays is not None:
+        moved = working_deadline(deadline, scheme, workdays)
+        if moved != deadline:
+            moved_from, deadline = deadline, moved
     if deadline <= now:
         return Transition(period, Outcome.WINDOW_PASSED)
-    transition = Transition(period, Outcome.OPENED)
+    transition = Transition(period, Outcome.OPENED, deadline_moved_from=moved_from)
     period.opens_at, period.closes_at = min(opens.astimezone(UTC), now), deadline
     await _open_one(session, period, version, now, actor)
     if scheme.democratic_in_month(period.number):

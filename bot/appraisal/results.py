@@ -12,7 +12,7 @@ caller's unit of work.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +36,7 @@ from storage.models import (
     Target,
 )
 from storage.queries import audit
+from storage.queries import calendar as calendar_q
 from storage.queries import periods as periods_q
 from storage.queries import results as results_q
 from storage.queries import roster as roster_q
@@ -247,12 +248,18 @@ async def compute_month(
     cadre_ids: Sequence[int] | None = None,
     categories: Mapping[int, str] | None = None,
     raters: Mapping[int, list[int]] | None = None,
+    on_leave: Collection[int] | None = None,
 ) -> list[Computed]:
     """Score a month for ``cadre_ids`` (default: the stored group, else every assessed cadre).
 
-    ``categories`` overrides a cadre's category and ``raters`` who rates each cadre (``recompute``
-    passes the stored ones, so that a village assigned or a head replaced later does not rewrite
-    an old month). Nothing is written.
+    ``categories`` overrides a cadre's category, ``raters`` who rates each cadre and
+    ``on_leave`` who was on leave at the deadline (``recompute`` passes the stored ones, so that a
+    village assigned, a head replaced or leave entered later does not rewrite an old month).
+    Nothing is written.
+
+    A cadre on leave (请假) on the deadline's day who did not self-score is excused: the
+    self-score is left out rather than counted 0 (``self_excused``); a rater on leave is not
+    flagged for ratings left undone.
 
     Besides the score: a rating submitted at the deadline on its author's behalf is flagged
     (``self_auto_submitted``, ``head_auto_submitted``); a draft never completed shows which items
@@ -291,6 +298,13 @@ async def compute_month(
     records: dict[int, list[Any]] = {}
     for record in await results_q.discipline_records(session=session, period_id=period.id):
         records.setdefault(record.cadre_id, []).append(record)
+    if on_leave is None:
+        deadline_day = aware_utc(period.closes_at).astimezone(scheme.monthly_window.zone).date()
+        leave = await calendar_q.leave_between(
+            session=session, unit_id=period.unit_id, first=deadline_day, last=deadline_day
+        )
+        on_leave = set(leave)
+    away = set(on_leave)
 
     bands = scheme.grade_bands()
     staged: list[dict[str, Any]] = []
@@ -328,6 +342,7 @@ async def compute_month(
             self_.rating,
             scheme.source_weights(),
             scheme.missing_policy(),
+            excused=frozenset({scoring.Source.SELF}) if cadre_id in away else frozenset(),
         )
         own_records = records.get(cadre_id, [])
         office = scoring.office_rules_score(
@@ -383,6 +398,8 @@ async def compute_month(
                     "discipline": [r.id for r in own_records],
                     "tally": tally,
                     "raters": sorted(raters.get(cadre_id, [])),
+                    # Only when true: results stored before leave existed stay reproduced.
+                    **({"on_leave": True} if cadre_id in away else {}),
                 },
                 "head_missing": head.rating is None,
             }
@@ -392,7 +409,8 @@ async def compute_month(
     for entry in staged:
         if entry["head_missing"]:
             for rater_id in entry["inputs"]["raters"]:
-                owes.setdefault(rater_id, []).append(entry["cadre_id"])
+                if rater_id not in away:
+                    owes.setdefault(rater_id, []).append(entry["cadre_id"])
     computed: list[Computed] = []
     for entry in staged:
         owed = owes.get(entry["cadre_id"], [])
@@ -580,6 +598,7 @@ async def compute(
     cadre_ids: Sequence[int] | None = None,
     categories: Mapping[int, str] | None = None,
     raters: Mapping[int, list[int]] | None = None,
+    on_leave: Collection[int] | None = None,
 ) -> list[Computed]:
     """Score any period without writing (months: :func:`compute_month`; else summaries)."""
     if period.kind == PeriodKind.MONTH:
@@ -589,6 +608,7 @@ async def compute(
             cadre_ids=cadre_ids,
             categories=categories,
             raters=raters,
+            on_leave=on_leave,
         )
     return await compute_summary(session=session, period=period, cadre_ids=cadre_ids)
 
@@ -739,6 +759,7 @@ async def recompute(*, session: AsyncSession, period: Period) -> list[Difference
             cadre_ids=[r.cadre_id for r in stored],
             categories=categories,
             raters=stored_raters if period.kind == PeriodKind.MONTH and stored_raters else None,
+            on_leave={r.cadre_id for r in stored if (r.inputs or {}).get("on_leave")},
         )
     }
     differences: list[Difference] = []

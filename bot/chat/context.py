@@ -32,6 +32,9 @@ class KaoheApplication(Application[Any, Any, Any, Any, Any, Any]):
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        # Started by post_init (bot.app): the calendar and the sender of what it says.
+        self.scheduler: Any = None
+        self.sender: Any = None
 
 
 class AlreadyHandled(Exception):

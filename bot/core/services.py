@@ -8,8 +8,10 @@ a clock of their choosing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,6 +37,16 @@ class Services:
     outcomes: dict[int, str] = field(default_factory=dict)
     # Updates being handled whose id is claimed already (with their work, or as a duplicate).
     claims: set[int] = field(default_factory=set)
+    # Told when the calendar changed in this process (a deadline extended in chat), so that the
+    # scheduler re-plans at once rather than at its next look at the database.
+    calendar_changed: Callable[[], None] | None = None
+    # Called with each quarter the scheduler published (the reports plug in here).
+    on_published: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+
+    def poke_calendar(self) -> None:
+        """Tell the scheduler (if one runs here) that the calendar changed."""
+        if self.calendar_changed is not None:
+            self.calendar_changed()
 
     def now(self) -> datetime:
         """The clock's time now (aware, UTC)."""

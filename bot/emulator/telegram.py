@@ -63,6 +63,7 @@ BOT_TOKEN = f"{BOT_ID}:TEST-kaohe-fake-token"
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_ALERT_LENGTH = 200  # answerCallbackQuery's text: "0-200 characters"
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 DELETE_WINDOW_SECONDS = 48 * 3600
 
@@ -1374,6 +1375,8 @@ class FakeTelegram:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
+        if len(str(p.get("text") or "")) > MAX_ALERT_LENGTH:
+            raise bad_request("MESSAGE_TOO_LONG")
         query.answer = {
             "text": p.get("text"),
             "show_alert": bool(p.get("show_alert", False)),

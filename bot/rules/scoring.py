@@ -124,6 +124,7 @@ class Flag(StrEnum):
     """Remarks attached to a figure; reports translate them, the office follows them up."""
 
     SELF_MISSING = "self_missing"  # no self-score: counted 0 (the cadre is reminded)
+    SELF_EXCUSED = "self_excused"  # no self-score, on leave (请假): left out, not counted 0
     HEAD_MISSING = "head_missing"  # no head rating: left out; the *head* is flagged
     DEMOCRATIC_MISSING = "democratic_missing"  # no democratic score: left out
     TOO_FEW_BALLOTS = "too_few_ballots"  # fewer ballots than the scheme's minimum
@@ -609,13 +610,16 @@ def monthly_score(
     self_: Number | WeightedRating | None,
     weights: SourceWeights,
     policy: MissingPolicy,
+    excused: frozenset[Source] = frozenset(),
 ) -> MonthlyScore:
     """Combine the head's rating, the democratic score and the self-score (0.5/0.3/0.2).
 
     A missing source follows ``policy``: a missing self-score is the cadre's own omission and
     counts 0; a missing head rating is not the cadre's fault, so it is left out and the remaining
     weights are scaled up to the full score (and the head is flagged); a democratic evaluation
-    with too few ballots is likewise left out.
+    with too few ballots is likewise left out. A missing source in ``excused`` (the self-score of
+    a cadre on leave at the deadline) is no omission: left out like a missing head rating, and
+    flagged as excused rather than missing.
     """
     given = {Source.HEAD: head, Source.DEMOCRATIC: democratic, Source.SELF: self_}
     flags: list[Flag] = []
@@ -626,8 +630,13 @@ def monthly_score(
         if value is not None:
             staged.append((source, value, weight, value, None))
             continue
-        rule = policy.of(source)
-        flags.append(_SOURCE_MISSING_FLAG[source])
+        rule = MissingRule.RENORMALISE if source in excused else policy.of(source)
+        if source in excused:
+            flags.append(
+                Flag.SELF_EXCUSED if source is Source.SELF else _SOURCE_MISSING_FLAG[source]
+            )
+        else:
+            flags.append(_SOURCE_MISSING_FLAG[source])
         if reason is not None and reason not in flags:
             flags.append(reason)
         counted = ZERO if rule is MissingRule.ZERO else None

@@ -10,19 +10,20 @@ Times come back aware and in UTC on both backends (``storage.models.UTCDateTime`
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Period, PeriodKind, PeriodState
+from storage.models import AuditLog, Period, PeriodKind, PeriodState
 
 __all__ = [
     "CLOSED_STATES",
     "KIND_ORDER",
     "PeriodCodeError",
     "containers_of",
+    "extensions",
     "find_period",
     "get_period",
     "last_month_opened",
@@ -227,3 +228,18 @@ async def containers_of(*, session: AsyncSession, period: Period) -> list[Period
         if container is not None:
             found.append(container)
     return found
+
+
+async def extensions(
+    *, session: AsyncSession, period_ids: Sequence[int], action: str = "period.extend"
+) -> list[AuditLog]:
+    """The audited deadline moves of these periods, oldest first (the scheduler tells each to
+    whoever is still pending)."""
+    statement = (
+        select(AuditLog)
+        .where(AuditLog.entity == "period")
+        .where(AuditLog.action == action)
+        .where(col(AuditLog.entity_id).in_(list(period_ids)))
+        .order_by(col(AuditLog.id))
+    )
+    return list((await session.exec(statement)).all())

@@ -345,6 +345,19 @@ async def test_answering_a_callback_query_twice_fails(sim: Simulator, bot: TinyB
     )
 
 
+def test_an_alert_over_200_characters_is_refused(fake: FakeTelegram) -> None:
+    fake.add_user(1015, "钱十五")
+    query_id = fake.register_callback_query(1015, None, None, "x:1")
+    status, body = fake.handle(
+        "answerCallbackQuery", {"callback_query_id": query_id, "text": "长" * 201}
+    )
+    assert (status, body["description"]) == (400, "Bad Request: MESSAGE_TOO_LONG")
+    status, _ = fake.handle(
+        "answerCallbackQuery", {"callback_query_id": query_id, "text": "长" * 200}
+    )
+    assert status == 200
+
+
 async def test_injected_429_and_timeout(
     sim: Simulator, bot: TinyBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

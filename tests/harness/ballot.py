@@ -12,7 +12,10 @@ from bot.emulator.simulator import SimMessage, SimUser
 
 
 def ballot_message(user: SimUser) -> SimMessage:
-    return next(m for m in reversed(user.messages()) if m.callback_data)
+    """The voter's latest message with buttons (AssertionError if there is none)."""
+    found = next((m for m in reversed(user.messages()) if m.callback_data), None)
+    assert found is not None, f"no message with buttons in chat {user.chat_id}"
+    return found
 
 
 def names_on(message: SimMessage) -> list[str]:

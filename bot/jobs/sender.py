@@ -1,0 +1,295 @@
+"""The one sender of everything the bot says by itself: the outbox, paced under Telegram's limits.
+
+The scheduler (and the reports) only queue rows (:mod:`storage.queries.outbox`); this sends them.
+Telegram allows about 30 messages a second overall, one a second to one chat and 20 a minute to
+one group, and python-telegram-bot's rate limiter retries nothing by default, so the pacing is
+here (:class:`Pacer`), in real time whatever clock the appraisal runs on. How each failure is met:
+
+- 429: every send waits the ``retry_after`` Telegram gave, then the row is tried again;
+- a 5xx or a network error: retried with exponential backoff and jitter, at most
+  ``max_attempts`` times, then the row is ``failed`` and reported to the office;
+- a timeout: the message may have been delivered (Telegram has no idempotency key), but a lost
+  reminder is worse than a rare duplicate: retried as above and marked a possible duplicate;
+- 403 (blocked, never started) and "chat not found": ``unreachable`` at once, reported to the
+  office, never retried.
+
+When every row of an event is final and some did not arrive, ``on_event_done`` queues the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.core.services import Services
+from storage.engine import transaction
+from storage.models import OutboxMessage
+from storage.queries import outbox as outbox_q
+
+__all__ = ["Pacer", "SendStats", "Sender"]
+
+log = logging.getLogger("kaohe.sender")
+
+
+class Pacer:
+    """When the next message may start: overall rate, one chat's rate, and a 429's pause."""
+
+    def __init__(
+        self,
+        per_second: float = 28.0,
+        *,
+        private_gap: float = 1.0,
+        group_gap: float = 3.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.gap = 1.0 / per_second
+        self.private_gap = private_gap
+        self.group_gap = group_gap
+        self._monotonic = monotonic
+        self._next = 0.0
+        self._chats: dict[int, float] = {}
+        self._paused_until = 0.0
+
+    def reserve(self, chat_id: int) -> float:
+        """Book the next start for ``chat_id``; return how many seconds to wait for it."""
+        now = self._monotonic()
+        start = max(now, self._next, self._chats.get(chat_id, 0.0), self._paused_until)
+        self._next = start + self.gap
+        self._chats[chat_id] = start + (self.group_gap if chat_id < 0 else self.private_gap)
+        if len(self._chats) > 10_000:  # forget chats whose gap is long over
+            self._chats = {c: t for c, t in self._chats.items() if t > now}
+        return start - now
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nothing starts for ``seconds``."""
+        self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+
+
+@dataclass
+class SendStats:
+    """What the sender did since it started (the benchmark and the logs read it)."""
+
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    timed_out: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    possible_duplicates: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Sender:
+    """Sends due outbox rows until stopped; ``flush`` sends everything due now and returns."""
+
+    def __init__(
+        self,
+        services: Services,
+        bot: Any,
+        *,
+        owner: str,
+        pacer: Pacer | None = None,
+        concurrency: int = 16,
+        batch: int = 50,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        on_event_done: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.services = services
+        self.bot = bot
+        self.owner = owner
+        self.pacer = pacer or Pacer()
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.on_event_done = on_event_done
+        self.stats = SendStats()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._not_before: dict[int, float] = {}  # row id -> monotonic time of its next try
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    # -- running -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="kaohe-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("sending queued messages failed; trying again shortly")
+                sent = 0
+            if sent == 0:
+                self._wake.clear()
+                try:
+                    async with asyncio.timeout(self._idle_wait()):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+
+    def _idle_wait(self) -> float:
+        if not self._not_before:
+            return 1.0
+        return max(0.05, min(1.0, min(self._not_before.values()) - time.monotonic()))
+
+    async def flush(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 - a bound, not a sleep
+        """Send until nothing is due (rows waiting for a retry included)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await self.send_due():
+                continue
+            if not self._not_before:
+                return
+            await asyncio.sleep(max(0.0, min(self._not_before.values()) - time.monotonic()))
+        raise TimeoutError("the outbox did not empty in time")
+
+    # -- one round ---------------------------------------------------------------------------
+
+    async def send_due(self) -> int:
+        """Claim and send one batch of due rows; return how many were tried."""
+        async with self._lock:
+            now_real = time.monotonic()
+            waiting = {i for i, t in self._not_before.items() if t > now_real}
+            async with transaction(self.services.sessions) as session:
+                rows = await outbox_q.claim_due(
+                    session=session,
+                    owner=self.owner,
+                    now=self.services.now(),
+                    limit=self.batch,
+                    skip=waiting,
+                )
+            if not rows:
+                return 0
+            tasks = []
+            for row in rows:
+                self._not_before.pop(row.id or 0, None)
+                await asyncio.sleep(self.pacer.reserve(row.chat_id))
+                await self._slots.acquire()
+                tasks.append(asyncio.create_task(self._send_one(row)))
+            await asyncio.gather(*tasks)
+            for event in sorted({row.event for row in rows}):
+                if self.on_event_done is not None:
+                    await self.on_event_done(event)
+            return len(rows)
+
+    async def _send_one(self, row: OutboxMessage) -> None:
+        try:
+            await self._attempt(row)
+        finally:
+            self._slots.release()
+
+    async def _attempt(self, row: OutboxMessage) -> None:
+        assert row.id is not None
+        markup = (
+            InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
+        )
+        try:
+            message = await self.bot.send_message(
+                row.chat_id, row.text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except RetryAfter as error:
+            seconds = _seconds(error.retry_after)
+            self.stats.rate_limited += 1
+            self.pacer.pause(seconds)
+            # A 429 is Telegram's pacing, not the message's fault: it does not use up a try.
+            await self._mark(row, "pending", error=f"429 retry after {seconds:g}s", undo_try=True)
+            return
+        except Forbidden as error:
+            await self._final(row, "unreachable", str(error))
+            return
+        except BadRequest as error:
+            text = str(error).lower()
+            state = (
+                "unreachable" if "chat not found" in text or "user not found" in text else "failed"
+            )
+            await self._final(row, state, str(error))
+            return
+        except TimedOut as error:
+            self.stats.timed_out += 1
+            await self._retry(row, f"timed out: {error}", possible_duplicate=True)
+            return
+        except NetworkError as error:  # 5xx and connection failures
+            await self._retry(row, str(error))
+            return
+        except TelegramError as error:
+            await self._final(row, "failed", str(error))
+            return
+        self.stats.sent += 1
+        self.stats.by_kind[row.kind] = self.stats.by_kind.get(row.kind, 0) + 1
+        if row.possible_duplicate:
+            self.stats.possible_duplicates += 1
+        await self._mark(row, "sent", message_id=message.message_id)
+
+    async def _retry(
+        self, row: OutboxMessage, error: str, *, possible_duplicate: bool = False
+    ) -> None:
+        if row.attempts >= self.max_attempts:
+            await self._final(row, "failed", error)
+            return
+        self.stats.retried += 1
+        delay = min(60.0, self.backoff * 2 ** (row.attempts - 1)) * random.uniform(0.5, 1.5)
+        self._not_before[row.id or 0] = time.monotonic() + delay
+        await self._mark(row, "pending", error=error, possible_duplicate=possible_duplicate)
+
+    async def _final(self, row: OutboxMessage, state: str, error: str) -> None:
+        if state == "failed":
+            self.stats.failed += 1
+        else:
+            self.stats.unreachable += 1
+        log.warning("message %s to chat %s %s: %s", row.key, row.chat_id, state, error[:120])
+        await self._mark(row, state, error=error)
+
+    async def _mark(
+        self,
+        row: OutboxMessage,
+        state: str,
+        *,
+        message_id: int | None = None,
+        error: str | None = None,
+        possible_duplicate: bool = False,
+        undo_try: bool = False,
+    ) -> None:
+        assert row.id is not None
+        async with transaction(self.services.sessions) as session:
+            await outbox_q.mark(
+                session=session,
+                row_id=row.id,
+                state=state,
+                now=self.services.now(),
+                message_id=message_id,
+                error=error,
+                possible_duplicate=possible_duplicate,
+                undo_try=undo_try,
+            )
+
+
+def _seconds(value: Any) -> float:
+    """``retry_after`` as seconds (an int, or a timedelta with PTB_TIMEDELTA)."""
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
