@@ -49,7 +49,11 @@ class EventOutcome:
     published: list[Period] = field(default_factory=list)
 
 
-def period_times(period: Period, extensions: tuple[tuple[int, datetime], ...] = ()) -> Any:
+def period_times(
+    period: Period,
+    extensions: tuple[tuple[int, datetime], ...] = (),
+    parts_close_at: datetime | None = None,
+) -> Any:
     """The calendar's view of a period row."""
     from bot.rules.calendar import PeriodTimes
 
@@ -62,6 +66,7 @@ def period_times(period: Period, extensions: tuple[tuple[int, datetime], ...] = 
         closes_at=aware_utc(period.closes_at),
         review_ends_at=aware_utc(period.review_ends_at) if period.review_ends_at else None,
         extensions=extensions,
+        parts_close_at=parts_close_at,
     )
 
 

@@ -120,7 +120,7 @@ class Notices:
     ) -> bool:
         """Render ``template`` for ``cadre`` and queue it (once per event, recipient, suffix)."""
         assert cadre.telegram_user_id is not None
-        text = self.texts.render(self.lang(cadre), template, **values)
+        text = self.texts.render(self.lang(cadre), template, period=period, **values)
         return await outbox_q.enqueue(
             session=session,
             unit_id=cadre.unit_id,

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
+from bot.core.clock import aware_utc
 from bot.core.services import Services
 from bot.jobs.events import EventOutcome, extensions_of, period_times, run_event
 from bot.jobs.workdays import load_workdays
@@ -179,10 +180,20 @@ class Scheduler:
                 for e in await calendar_q.events_of_unit(session=session, unit_id=unit)
                 if e.state == "done"
             }
+        months = {(p.year, p.number): p for p in periods if p.kind == "month"}
         events: list[Event] = []
         for period in periods:
             scheme = scheme_of(period) if period.scheme is not None else None
-            times = period_times(period, moves.get(period.id or 0, ()))
+            parts_close_at = None
+            if period.kind != "month":
+                first, last = periods_q.month_span(period.kind, period.number)
+                ends = [
+                    aware_utc(m.closes_at)
+                    for n in range(first, last + 1)
+                    if (m := months.get((period.year, n))) is not None
+                ]
+                parts_close_at = max(ends, default=None)
+            times = period_times(period, moves.get(period.id or 0, ()), parts_close_at)
             for event in events_of(times, scheme, workdays):
                 if (event.period_id, event.key) not in done:
                     events.append(event)

@@ -9,9 +9,9 @@ still to do. Pure: times come in, events go out.
 Timing rules (``docs/scheduler.md`` words them for the office):
 
 - a reminder goes out the scheme's offsets before the deadline (default 3 days, 1 day, 2 hours);
-  one that falls on a day off moves to the same hour of the next working day, one in the quiet
-  hours (default 22:00-08:00) to their end; a reminder that would then not come before the
-  deadline is dropped, and two that land together are one;
+  one that falls on a day off moves to the start of the next working day (the end of the quiet
+  hours), one in the quiet hours (default 22:00-08:00) to their end; a reminder that would then
+  not come before the deadline is dropped, and two that land together are one;
 - the deadline itself is moved to a working day when the month opens
   (:func:`working_deadline`), so everyone is told the deadline that holds.
 """
@@ -70,6 +70,9 @@ class PeriodTimes:
     review_ends_at: datetime | None = None
     #: Deadline moves of an open month (audit id, when), each told to those still pending.
     extensions: tuple[tuple[int, datetime], ...] = ()
+    #: For a quarter, half-year or year: the latest deadline of its months (one may have moved
+    #: off a holiday past the summary's own end), so that it closes after them.
+    parts_close_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,11 @@ def _reminders(period: PeriodTimes, scheme: Scheme, workdays: Workdays | None) -
     for offset in window.reminder_offsets:
         due = period.closes_at - offset
         if workdays is not None and window.working_days:
-            due = next_working_moment(due, window.zone, workdays)
+            local = due.astimezone(window.zone).date()
+            if not workdays.is_working(local):
+                # First thing on the next working day (when the quiet hours end).
+                day = workdays.next_working(local)
+                due = datetime.combine(day, quiet.quiet_end, window.zone).astimezone(UTC)
         due = out_of_quiet(due, window.zone, quiet.quiet_start, quiet.quiet_end)
         if due >= period.closes_at or due < period.opens_at or due in seen:
             continue
@@ -177,7 +184,8 @@ def events_of(
             events.append(Event(at, period.id, EventKind.EXTENDED, f"extended:{audit_id}", kind))
         events.append(Event(period.closes_at, period.id, EventKind.CLOSE, "close", kind))
     elif kind != "month" and state == "open":
-        events.append(Event(period.closes_at, period.id, EventKind.CLOSE, "close", kind))
+        due = max(period.closes_at, period.parts_close_at or period.closes_at)
+        events.append(Event(due, period.id, EventKind.CLOSE, "close", kind))
     elif kind == "quarter" and state == "in_review" and period.review_ends_at is not None:
         events.append(Event(period.review_ends_at, period.id, EventKind.PUBLISH, "publish", kind))
     return sorted(events, key=lambda e: e.order)

@@ -138,9 +138,13 @@ async def submit_self(
     evidence: dict[str, tuple[str, str]] | None = None,
     notes: dict[str, str] | None = None,
     actuals: dict[str, str] | None = None,
+    rater: str | None = None,
 ) -> None:
-    """A submitted self-score, written through the same query functions the bot uses."""
+    """A submitted self-score (or, with ``rater``, that head's rating), written through the same
+    query functions the bot uses."""
     cadre = await town.cadre(name)
+    by = await town.cadre(rater) if rater else cadre
+    source = "head" if rater else "self"
     async with transaction(town.services.sessions) as session:
         for key, value in scores.items():
             extra: dict[str, Any] = {}
@@ -152,8 +156,8 @@ async def submit_self(
                 session=session,
                 period=period,
                 ratee=cadre,
-                rater=cadre,
-                source="self",
+                rater=by,
+                source=source,
                 key=key,
                 item_key=key,
                 score=Decimal(value),
@@ -167,8 +171,8 @@ async def submit_self(
                 session=session,
                 period=period,
                 ratee=cadre,
-                rater=cadre,
-                source="self",
+                rater=by,
+                source=source,
                 key=f"{target.item_key}.{code}",
                 item_key=target.item_key,
                 target_id=target.id,
@@ -176,9 +180,41 @@ async def submit_self(
                 now=town.services.now(),
             )
         outcome, _ = await ratings.submit_sheet(
-            session=session, period=period, ratee=cadre, source="self", now=town.services.now()
+            session=session, period=period, ratee=cadre, source=source, now=town.services.now()
         )
     assert outcome is ratings.SubmitOutcome.SUBMITTED
+
+
+async def cast_for(town: Any, period: Period, name: str, grade: str = "good") -> None:
+    """``name``'s ballot, every colleague graded ``grade``, cast through the ballot service."""
+    from bot.appraisal import ballots
+    from storage.queries import ballots as ballots_q
+
+    voter = await town.cadre(name)
+    async with transaction(town.services.sessions) as session:
+        ballot = await ballots.open_ballot(
+            session=session,
+            unit_id=voter.unit_id,
+            voter=voter,
+            period_id=period.id,
+            now=town.services.now(),
+        )
+        for colleague in ballot.colleagues:
+            await ballots_q.set_draft(
+                session=session,
+                period_id=period.id,
+                rater_id=voter.id,
+                ratee_id=colleague.id,
+                grade=grade,
+            )
+        await ballots.cast(
+            session=session,
+            unit_id=voter.unit_id,
+            voter=voter,
+            period_id=period.id,
+            today=town.services.now().date(),
+            now=town.services.now(),
+        )
 
 
 async def targets_of(session: Any, cadre: Cadre) -> list[Any]:
