@@ -55,6 +55,11 @@ class Clock:
         """Call ``listener`` whenever the clock is moved by hand (not as time passes)."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` (a scheduler that stopped)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _moved(self) -> None:
         for listener in list(self._listeners):
             listener()

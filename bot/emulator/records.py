@@ -212,6 +212,7 @@ class Failure:
     deliver: bool = False
     timeout: bool = False
     hang: bool = False
+    chat_id: int | None = None  # only calls to this chat
 
 
 @dataclass

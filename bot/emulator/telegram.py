@@ -450,8 +450,10 @@ class FakeTelegram:
         deliver: bool = False,
         timeout: bool = False,
         hang: bool = False,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` (``"*"``: any method) fail.
+        """Make the next ``times`` calls of ``method`` (``"*"``: any method) fail; with
+        ``chat_id``, only calls to that chat.
 
         ``deliver=True`` applies the call before failing (a send whose answer got lost);
         ``timeout=True`` makes the transport time out instead of answering; ``hang=True`` makes
@@ -471,7 +473,7 @@ class FakeTelegram:
             retry_after = 1
         with self._lock:
             self._failures.setdefault(method.lower(), deque()).append(
-                Failure(status, description, retry_after, times, deliver, timeout, hang)
+                Failure(status, description, retry_after, times, deliver, timeout, hang, chat_id)
             )
 
     def register_file(
@@ -760,15 +762,18 @@ class FakeTelegram:
         with self._lock:
             return bool(self._failures.get(method) or self._failures.get("*"))
 
-    def _take_failure(self, method: str) -> Failure | None:
+    def _take_failure(self, method: str, params: JSON | None = None) -> Failure | None:
+        chat = (params or {}).get("chat_id")
         with self._lock:
             for key in (method, "*"):
                 queue = self._failures.get(key)
-                if queue:
-                    failure = queue[0]
+                for failure in list(queue or ()):
+                    if failure.chat_id is not None and failure.chat_id != chat:
+                        continue
                     failure.times -= 1
                     if failure.times <= 0:
-                        queue.popleft()
+                        assert queue is not None
+                        queue.remove(failure)
                     return failure
         return None
 
@@ -787,7 +792,7 @@ class FakeTelegram:
             p = normalize_params(params)
         except ApiError as error:
             return self._record(method, dict(params), files, error.status, error.body())
-        failure = self._take_failure(key)
+        failure = self._take_failure(key, p)
         if failure is not None and not failure.deliver:
             return self._fail(method, p, files, failure)
         try:

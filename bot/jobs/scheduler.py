@@ -117,6 +117,9 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
+        # A stopped bot must not wake when the clock is moved (the sandbox, tests): it would
+        # run events beside the bot that replaced it.
+        self.services.clock.unsubscribe(self.poke)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -36,7 +36,7 @@ from sqlmodel import SQLModel
 from bot.appraisal import periods as appraisal
 from bot.chat.keyboards import Family
 from bot.emulator.entities import EntityParseError
-from bot.emulator.simulator import SimUser
+from bot.emulator.simulator import SimMessage, SimUser
 from bot.emulator.telegram import html_to_text
 from storage.engine import transaction
 from storage.models import Period
@@ -336,13 +336,18 @@ class Fuzzer:
 
         return run
 
+    def latest(self, user: SimUser, count: int) -> list[SimMessage]:
+        """The bot's last ``count`` messages to ``user`` (not all of them: the walk is long)."""
+        stored = self.fake.bot_messages(user.chat_id)[-count:]
+        return [SimMessage.from_stored(self.fake, m) for m in stored]
+
     def idle(self, user: SimUser) -> bool:
         """Whether the bot's last word to ``user`` was "I did not understand": no conversation."""
-        messages = user.messages()
+        messages = self.latest(user, 1)
         return not messages or messages[-1].text.strip() in self.unknown
 
     def own_button(self, user: SimUser) -> tuple[int, str] | None:
-        messages = [m for m in user.messages()[-3:] if m.callback_data]
+        messages = [m for m in self.latest(user, 3) if m.callback_data]
         if not messages:
             return None
         message = self.rng.choice(messages)

@@ -278,3 +278,185 @@ async def _results(town: Any, period: Period) -> dict[str, Result]:
     async with town.services.sessions() as session:
         rows = (await session.exec(select(Result).where(Result.period_id == period.id))).all()
     return {people[r.cadre_id]: r for r in rows}
+
+
+async def _second_bot(settings: Any, fake: Any, clock: ManualClock) -> Any:
+    """Another Application on the same database, Telegram and clock (a restart, or a second
+    process sharing a PostgreSQL database)."""
+    from bot.app import build_application, build_services
+    from bot.emulator.request import FakeRequest
+    from bot.emulator.simulator import Simulator
+
+    services = build_services(settings, clock=clock)
+    app = build_application(
+        settings, request=FakeRequest(fake), rate_limit=False, services=services
+    )
+    return Simulator(app, fake, via="processor")
+
+
+async def _year_with_people(town: Any, clock: ManualClock) -> list[str]:
+    async with transaction(town.services.sessions) as session:
+        await appraisal.create_year(
+            session=session,
+            unit_id=town.services.unit,
+            year=2026,
+            scheme=default_scheme(),
+            now=clock.now(),
+        )
+    names = [c.name for c in await _roster(town) if c.name != UNSIGNED]
+    for name in names:
+        await town.signup(name)
+    return names
+
+
+async def test_a_restart_across_the_deadline_closes_once_and_sends_nothing_twice(
+    town: Any, sim: Any, clock: ManualClock, fake: Any, settings: Any
+) -> None:
+    await _year_with_people(town, clock)
+    walk = Walk(town, clock)
+    assert await walk.next() == ["open@2026-07"]
+    assert await walk.next() == ["remind:3d@2026-07"]
+    reminded = len(walk.sent["remind:3d@2026-07"]["reminder"])
+    assert reminded > 0
+
+    # The bot stops between the first reminder and the deadline, and starts after it.
+    await sim.__aexit__(None, None, None)
+    clock.set(datetime(2026, 8, 6, 9, 0, tzinfo=SH))
+    async with await _second_bot(settings, fake, clock) as second:
+        scheduler = second.app.scheduler
+        await scheduler.run_until_idle()
+        async with second.app.services.sessions() as session:
+            events = await calendar_q.events_of_unit(
+                session=session, unit_id=second.app.services.unit
+            )
+            july = await periods_q.find_period(
+                session=session, unit_id=second.app.services.unit, code="2026-07"
+            )
+            rows = (await session.exec(select(OutboxMessage))).all()
+        outcomes = {e.key.split(":2026")[0]: e.outcome for e in events if e.period_id == july.id}
+        # The missed reminders are superseded by the deadline, which ran once, at start-up.
+        assert outcomes == {
+            "open": "done",
+            "remind:3d": "done",
+            "remind:1d": "superseded",
+            "remind:2h": "superseded",
+            "close": "done",
+        }
+        assert july.state == PeriodState.CLOSED
+        kinds = [r.kind for r in rows]
+        assert kinds.count("reminder") == reminded
+        assert kinds.count("summary") == 1
+        assert len({r.key for r in rows}) == len(rows)
+        assert all(r.state == "sent" for r in rows)
+        # A second start finds nothing to do.
+        assert [r for r in await scheduler.tick() if r.outcome is not None] == []
+    await town.services.engine.dispose()
+
+
+async def test_an_event_that_died_half_way_is_taken_over_after_its_lease(
+    town: Any, clock: ManualClock, fake: Any
+) -> None:
+    await _year_with_people(town, clock)
+    scheduler = town.app.scheduler
+    july = await _month(town, "2026-07")
+    clock.set(july.opens_at)
+    # Another process claimed the opening and died before its work committed.
+    async with transaction(town.services.sessions) as session:
+        claim = await calendar_q.claim_event(
+            session=session,
+            unit_id=town.services.unit,
+            period_id=july.id,
+            key="open",
+            due_at=july.opens_at,
+            owner="other:1:dead",
+            now=clock.now(),
+        )
+    assert claim is not None
+    await scheduler.run_until_idle()
+    assert (await _month(town, "2026-07")).state == PeriodState.SCHEDULED  # within its lease
+    clock.advance(calendar_q.LEASE)
+    clock.advance(calendar_q.LEASE / 10)
+    await scheduler.run_until_idle()
+    assert (await _month(town, "2026-07")).state == PeriodState.OPEN
+    async with town.services.sessions() as session:
+        rows = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "opening"))
+        ).all()
+    assert len(rows) == len({r.cadre_id for r in rows}) > 0
+
+
+async def test_two_bots_on_one_database_send_each_message_once(
+    town: Any, clock: ManualClock, fake: Any, settings: Any
+) -> None:
+    names = await _year_with_people(town, clock)
+    july = await _month(town, "2026-07")
+    clock.set(july.opens_at)
+    async with await _second_bot(settings, fake, clock) as second:
+        import asyncio
+
+        await asyncio.gather(
+            town.app.scheduler.run_until_idle(), second.app.scheduler.run_until_idle()
+        )
+        await asyncio.gather(town.app.sender.flush(), second.app.sender.flush())
+    openings = [
+        c.params["chat_id"]
+        for c in fake.calls_to("sendMessage")
+        if c.ok and "考核开始了" in str(c.params.get("text"))
+    ]
+    assert len(openings) == len(set(openings)) == len(names)
+
+
+async def test_broadcast_through_429_timeouts_5xx_and_blocked_people(
+    town: Any, clock: ManualClock, fake: Any
+) -> None:
+    names = await _year_with_people(town, clock)
+    app = town.app
+    app.sender.backoff = 0.01  # the backoff's real seconds: kept short here
+    july = await _month(town, "2026-07")
+    blocked = town.users["冯超"]
+    fake.block(blocked.id)
+    fake.fail_next("sendMessage", 429, retry_after=1)
+    fake.fail_next("sendMessage", timeout=True, deliver=True)  # delivered, but the answer is lost
+    fake.fail_next("sendMessage", 502, times=3)
+    clock.set(july.opens_at)
+    await app.scheduler.run_until_idle()
+
+    stats = app.sender.stats
+    assert (stats.rate_limited, stats.timed_out, stats.unreachable) == (1, 1, 1)
+    openings = {
+        user.id: count
+        for user in town.users.values()
+        if (count := sum(1 for m in user.messages() if "考核开始了" in m.text))
+    }
+    reached = {town.users[n].id for n in names} - {blocked.id}
+    assert set(openings) == reached  # everyone but the one who blocked the bot
+    # One message was delivered twice: its first try timed out after delivering, and a lost
+    # opening would be worse. The sender counts it.
+    assert sorted(openings.values()).count(2) == 1 == stats.possible_duplicates
+    # The office hears who was not reached, and why.
+    clerk = town.users["周晓燕"]
+    report = next(m for m in clerk.messages() if "没有送达" in m.text)
+    assert "冯超" in report.text and "屏蔽" in report.text
+
+    # A reminder that keeps failing is given up after a bounded number of tries, and reported.
+    july = await _month(town, "2026-07")
+    async with town.services.sessions() as session:
+        snapshot = await month_snapshot(session=session, period=july)
+    for person in snapshot.people:
+        if person.cadre.name != "吴磊":
+            await submit_self(
+                town, july, person.cadre.name, VILLAGE if person.cadre.village else SCORES
+            )
+    fake.fail_next("sendMessage", 502, times=app.sender.max_attempts, chat_id=town.users["吴磊"].id)
+    events = [e for e in await app.scheduler.pending_events() if e.key.startswith("remind:3d")]
+    clock.set(events[0].due)
+    await app.scheduler.run_until_idle()
+    async with town.services.sessions() as session:
+        rows = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+        ).all()
+    wu_id = (await town.cadre("吴磊")).id
+    wu = next(r for r in rows if r.cadre_id == wu_id)
+    assert (wu.state, wu.attempts) == ("failed", app.sender.max_attempts)
+    report = [m for m in clerk.messages() if "没有送达" in m.text][-1]
+    assert "吴磊" in report.text and "发送多次失败" in report.text
