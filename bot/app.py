@@ -15,6 +15,7 @@ from bot.chat import (
     access,
     ballot,
     basics,
+    calendar,
     invites,
     leadership,
     myscore,
@@ -57,6 +58,7 @@ CAPABILITIES = (
     myscore,
     status,
     tasks,
+    calendar,
 )
 
 

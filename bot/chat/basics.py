@@ -38,7 +38,13 @@ async def whoami_cmd(update: Update, context: KaoheContext) -> None:
     """Show the caller's roster entry and roles."""
     assert update.effective_message is not None and context.cadre is not None
     view = await profile_view(context, context.cadre)
-    await update.effective_message.reply_text(context.render("basics/whoami", me=view))
+    clock = context.services.clock
+    shown = (
+        {"now": context.now().astimezone(context.services.settings.zone), "speed": clock.speed}
+        if clock.simulated
+        else None
+    )
+    await update.effective_message.reply_text(context.render("basics/whoami", me=view, clock=shown))
 
 
 def _language_keyboard(context: KaoheContext) -> InlineKeyboardMarkup:

@@ -28,6 +28,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("reward", frozenset({Role.OFFICE})),
     Command("deduct", frozenset({Role.OFFICE})),
     Command("invite", frozenset({Role.OFFICE})),
+    Command("extend", frozenset({Role.OFFICE})),
+    Command("leave", frozenset({Role.OFFICE})),
     Command("help", frozenset()),
     Command("whoami", frozenset()),
     Command("lang", frozenset()),

@@ -220,6 +220,9 @@ async def _find_period(cli: Cli, session: Any, unit_id: int, code: str) -> Any:
 
 
 def cmd_periods_list(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.core.clock import aware_utc
+    from bot.jobs.plan import planned_events
+    from bot.jobs.workdays import load_workdays, unknown_years
     from storage.queries.periods import list_periods
     from storage.queries.schemes import list_scheme_versions
 
@@ -229,7 +232,25 @@ def cmd_periods_list(cli: Cli, args: argparse.Namespace) -> int:
             v.id: v.fingerprint
             for v in await list_scheme_versions(session=session, unit_id=unit_id)
         }
-        cli.say("cli/periods_list", periods=periods, versions=versions, local=_local(cli))
+        events = await planned_events(session=session, unit_id=unit_id)
+        nxt: dict[int, Any] = {}
+        for event in events:
+            nxt.setdefault(event.period_id, event)
+        workdays = await load_workdays(session=session)
+        zone = cli.settings.zone
+        deadlines = [e.due for e in events] + [p.closes_at for p in periods if p.state == "open"]
+        unknown = unknown_years(
+            workdays, *(aware_utc(d).astimezone(zone).date() for d in deadlines)
+        )
+        cli.say(
+            "cli/periods_list",
+            periods=periods,
+            versions=versions,
+            local=_local(cli),
+            nxt=nxt,
+            unknown=unknown,
+            now=cli.now(),
+        )
         return EXIT_OK
 
     return run_in_unit(cli, work)
@@ -290,6 +311,7 @@ def _moment(cli: Cli, text: str | None) -> datetime | None:
 
 def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
     from bot.appraisal.periods import open_period
+    from bot.jobs.workdays import load_workdays
 
     async def work(session: Any, unit_id: int) -> int:
         period = await _find_period(cli, session, unit_id, args.period)
@@ -301,6 +323,7 @@ def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
                 scheme_file=cli.settings.scheme_file,
                 actor="cli",
                 closes_at=_moment(cli, args.until),
+                workdays=await load_workdays(session=session),
             )
         except SchemeError as exc:
             _scheme_errors(cli, exc)

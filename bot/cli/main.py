@@ -68,11 +68,12 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
     if settings.bot_token is None:
         cli.say("cli/no_token", err=True)
         return EXIT_USAGE
+    clock = _simulated_clock(cli, args)
     setup_logging(settings.log_level, secrets=_secrets(settings))
-    from bot.app import build_application
+    from bot.app import build_application, build_services
 
     _run(_upgrade(settings))
-    app = build_application(settings)
+    app = build_application(settings, services=build_services(settings, clock=clock))
     if settings.webhook_url:
         app.run_webhook(
             listen=settings.webhook_listen,
@@ -85,6 +86,26 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
     else:
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return EXIT_OK
+
+
+def _simulated_clock(cli: Cli, args: argparse.Namespace) -> Clock | None:
+    """The clock of ``--clock WHEN --speed N``, or None for the wall clock; exit 2 on a bad one."""
+    from bot.core.clock import SimulatedClock
+
+    start = getattr(args, "clock", None)
+    speed = getattr(args, "speed", 1.0)
+    if start is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(start.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=cli.settings.zone)
+        if not speed > 0:
+            raise ValueError(speed)
+    except ValueError:
+        cli.say("cli/clock_bad", err=True, text=start, speed=speed)
+        raise SystemExit(EXIT_USAGE) from None
+    return SimulatedClock(moment, speed)
 
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -435,6 +456,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", help="start the bot (long polling, or webhook when WEBHOOK_URL is set)"
     )
+    p.add_argument(
+        "--clock",
+        metavar="WHEN",
+        help="run on a simulated clock from this local time, e.g. 2026-11-24T08:00 (trials)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="with --clock: simulated seconds per real second, e.g. 3600 (an hour a second)",
+    )
     p.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="database: upgrade, current, backup").add_subparsers(
@@ -482,8 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_check
     )
     from bot.cli.appraisal import register  # here, not at the top: it imports this module
+    from bot.cli.calendar import register as register_calendar
 
     register(sub)
+    register_calendar(sub)
     return parser
 
 

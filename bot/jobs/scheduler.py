@@ -30,17 +30,14 @@ from typing import Any
 
 from sqlmodel import func, select
 
-from bot.core.clock import aware_utc
 from bot.core.services import Services
-from bot.jobs.events import EventOutcome, extensions_of, period_times, run_event
-from bot.jobs.workdays import load_workdays
-from bot.rules.calendar import Event, EventKind, events_of
+from bot.jobs.events import EventOutcome, run_event
+from bot.jobs.plan import planned_events
+from bot.rules.calendar import Event, EventKind
 from storage.engine import forget_old_row_versions, transaction
 from storage.models import AuditLog, CalendarEvent, Period
 from storage.queries import calendar as calendar_q
-from storage.queries import periods as periods_q
 from storage.queries.ballots import SECRET_TABLES
-from storage.queries.schemes import scheme_of
 
 __all__ = ["JOB_PREFIX", "Ran", "Scheduler", "process_owner"]
 
@@ -173,34 +170,8 @@ class Scheduler:
 
     async def pending_events(self) -> list[Event]:
         """Every event of the unit's calendar not done yet, in time order."""
-        unit = self.services.unit
         async with self.services.sessions() as session:
-            periods = await periods_q.list_periods(session=session, unit_id=unit)
-            moves = await extensions_of(session, periods)
-            workdays = await load_workdays(session=session)
-            done = {
-                (e.period_id, e.key)
-                for e in await calendar_q.events_of_unit(session=session, unit_id=unit)
-                if e.state == "done"
-            }
-        months = {(p.year, p.number): p for p in periods if p.kind == "month"}
-        events: list[Event] = []
-        for period in periods:
-            scheme = scheme_of(period) if period.scheme is not None else None
-            parts_close_at = None
-            if period.kind != "month":
-                first, last = periods_q.month_span(period.kind, period.number)
-                ends = [
-                    aware_utc(m.closes_at)
-                    for n in range(first, last + 1)
-                    if (m := months.get((period.year, n))) is not None
-                ]
-                parts_close_at = max(ends, default=None)
-            times = period_times(period, moves.get(period.id or 0, ()), parts_close_at)
-            for event in events_of(times, scheme, workdays):
-                if (event.period_id, event.key) not in done:
-                    events.append(event)
-        return sorted(events, key=lambda e: e.order)
+            return await planned_events(session=session, unit_id=self.services.unit)
 
     async def rebuild(self) -> list[Event]:
         """Replace the event jobs with one per event still to do."""

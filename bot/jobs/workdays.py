@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.rules.workdays import CalendarFile, Workdays
 from storage.queries.calendar import calendar_days
 
-__all__ = ["PACKAGE_YEARS", "load_workdays", "package_workdays"]
+__all__ = ["PACKAGE_YEARS", "load_workdays", "package_workdays", "unknown_years"]
 
 
 def _package_years() -> frozenset[int]:

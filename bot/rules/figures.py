@@ -25,6 +25,7 @@ __all__ = [
     "parse_day",
     "parse_figure",
     "parse_text",
+    "read_day",
 ]
 
 
@@ -161,6 +162,39 @@ def parse_day(text: str, *, first: date, last: date, today: date) -> date:
     if not first <= chosen <= last:
         raise InputError("out_of_range", day=chosen)
     return chosen
+
+
+def read_day(text: str, *, today: date) -> date:
+    """Read a day in the past or the future (a new deadline, a leave's first and last day):
+    ``12-10``, ``2026-12-10``, ``12月10日``, ``10号`` (this month), ``今天``. A date without a
+    year is the one nearest to ``today`` (in December, ``1-5`` is next January). Raise
+    :class:`InputError` when it is not a date or not a real day."""
+    value = _normal(text)
+    full = _FULL_DATE.match(value)
+    short = _SHORT_DATE.match(value)
+    day_only = _DAY_ONLY.match(value)
+    ago = _DAYS_AGO.get(value.casefold())
+    if ago is not None:
+        return today - timedelta(days=ago)
+    if full:
+        candidates = [(int(full[1]), int(full[2]), int(full[3]))]
+    elif short:
+        candidates = [
+            (y, int(short[1]), int(short[2])) for y in (today.year - 1, today.year, today.year + 1)
+        ]
+    elif day_only:
+        candidates = [(today.year, today.month, int(day_only[1]))]
+    else:
+        raise InputError("not_a_date")
+    days = []
+    for y, m, d in candidates:
+        try:
+            days.append(date(y, m, d))
+        except ValueError:
+            continue
+    if not days:
+        raise InputError("no_such_date")
+    return min(days, key=lambda d: abs((d - today).days))
 
 
 def parse_amount(text: str) -> Decimal:
