@@ -245,6 +245,9 @@ class FakeTelegram:
         # While set, a getUpdates that would confirm fetched updates is never answered: the
         # process is taken to die right after a fetch, so Telegram delivers them again.
         self.confirmations_lost = False
+        # Random faults on top of the queued ones (benchmarks): called with each call's method
+        # and parameters, it returns the failure that call meets, or None.
+        self.chaos: Callable[[str, JSON], Failure | None] | None = None
         self._sent_at: deque[tuple[float, int]] = deque()
         self._methods: dict[str, MethodImpl] = {
             "getme": self._get_me,
@@ -775,6 +778,8 @@ class FakeTelegram:
                         assert queue is not None
                         queue.remove(failure)
                     return failure
+        if self.chaos is not None:
+            return self.chaos(method, params or {})
         return None
 
     def _handle(

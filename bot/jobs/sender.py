@@ -5,7 +5,8 @@ Telegram allows about 30 messages a second overall, one a second to one chat and
 one group, and python-telegram-bot's rate limiter retries nothing by default, so the pacing is
 here (:class:`Pacer`), in real time whatever clock the appraisal runs on. How each failure is met:
 
-- 429: every send waits the ``retry_after`` Telegram gave, then the row is tried again;
+- 429: the chat waits the ``retry_after`` Telegram gave (every send does, when 429s come from
+  several chats at once: the bot as a whole is over the limit), then the row is tried again;
 - a 5xx or a network error: retried with exponential backoff and jitter, at most
   ``max_attempts`` times, then the row is ``failed`` and reported to the office;
 - a timeout: the message may have been delivered (Telegram has no idempotency key), but a lost
@@ -59,6 +60,7 @@ class Pacer:
         self._next = 0.0
         self._chats: dict[int, float] = {}
         self._paused_until = 0.0
+        self._last_429 = float("-inf")
 
     def reserve(self, chat_id: int) -> float:
         """Book the next start for ``chat_id``; return how many seconds to wait for it."""
@@ -70,9 +72,16 @@ class Pacer:
             self._chats = {c: t for c, t in self._chats.items() if t > now}
         return start - now
 
-    def pause(self, seconds: float) -> None:
-        """Telegram said 429: nothing starts for ``seconds``."""
-        self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+    def pause(self, seconds: float, chat_id: int | None = None) -> None:
+        """Telegram said 429 for ``chat_id``: that chat waits ``seconds``. A second 429 from
+        another chat within the same second means the bot as a whole is over the limit: then
+        nothing starts for ``seconds``."""
+        now = self._monotonic()
+        if chat_id is None or now - self._last_429 < 1.0:
+            self._paused_until = max(self._paused_until, now + seconds)
+        else:
+            self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), now + seconds)
+        self._last_429 = now
 
 
 @dataclass
@@ -217,7 +226,7 @@ class Sender:
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             self.stats.rate_limited += 1
-            self.pacer.pause(seconds)
+            self.pacer.pause(seconds, row.chat_id)
             # A 429 is Telegram's pacing, not the message's fault: it does not use up a try.
             await self._mark(row, "pending", error=f"429 retry after {seconds:g}s", undo_try=True)
             return
