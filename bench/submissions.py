@@ -37,6 +37,7 @@ from sqlalchemy import event, text  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
+from bench.pgdb import SERVER_URL, throwaway_database  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.core.config import Settings  # noqa: E402
 from bot.core.scheme_file import default_scheme  # noqa: E402
@@ -255,23 +256,6 @@ async def run_echo(n: int, waves: int) -> Figures:
     return Figures("bare PTB echo bot (baseline)", len(latencies), seconds, 0, latencies)
 
 
-async def _drop_database(server_url: str, name: str) -> None:
-    engine = create_engine(server_url)
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
-
-
-async def _create_database(server_url: str, name: str) -> None:
-    await _drop_database(server_url, name)
-    engine = create_engine(server_url)
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-
-
 async def main(sizes: list[int], backend: str, server_url: str) -> None:
     print(
         f"backend: {backend}; concurrency {CONCURRENCY}; "
@@ -282,15 +266,10 @@ async def main(sizes: list[int], backend: str, server_url: str) -> None:
             workdir = Path(folder)
             if backend == "sqlite":
                 url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-            else:
-                name = f"kaohe_bench_{os.getpid()}"
-                await _create_database(server_url, name)
-                url = server_url.rsplit("/", 1)[0] + "/" + name
-            try:
                 kaohe, submitted = await run_kaohe(n, url, workdir)
-            finally:
-                if backend != "sqlite":
-                    await _drop_database(server_url, name)
+            else:
+                async with throwaway_database(server_url, "kaohe_bench") as url:
+                    kaohe, submitted = await run_kaohe(n, url, workdir)
             echo = await run_echo(n, len(ANSWERS) + 2)
         print(f"\nN = {n} cadres ({submitted} self-scores submitted)")
         print("  " + echo.line())
@@ -309,8 +288,6 @@ if __name__ == "__main__":
         "--n", type=int, action="append", help="cadres (repeatable); default 100 and 1000"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument(
-        "--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )
+    parser.add_argument("--postgres-url", default=SERVER_URL)
     arguments = parser.parse_args()
     asyncio.run(main(arguments.n or [100, 1000], arguments.backend, arguments.postgres_url))

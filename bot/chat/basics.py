@@ -14,8 +14,8 @@ from bot.chat.context import KaoheContext
 from bot.chat.menus import keep_menu
 from bot.chat.profile import profile_view
 from bot.core.texts import LANGUAGES
-from storage.models import Cadre
 from storage.queries import audit
+from storage.queries import roster as roster_q
 
 PRIVATE = filters.ChatType.PRIVATE
 LANG = keyboards.Family("lang", {"set": (keyboards.CHOICE("language", *LANGUAGES),)})
@@ -92,7 +92,9 @@ async def _set_language(update: Update, context: KaoheContext, language: str) ->
             context.user_data["lang"] = language
         return
     async with context.unit_of_work() as session:
-        cadre = await session.get(Cadre, context.cadre.id)
+        cadre = await roster_q.unit_cadre(
+            session=session, unit_id=context.services.unit, cadre_id=context.cadre.id or 0
+        )
         assert cadre is not None
         old = cadre.language
         cadre.language = language

@@ -24,6 +24,7 @@ from bot.chat.context import KaoheContext
 from bot.rules.figures import InputError, read_day
 from bot.rules.roles import Role
 from storage.queries import calendar as calendar_q
+from storage.queries import periods as periods_q
 from storage.queries.roster import find_cadres_by_name, list_cadres
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -74,7 +75,9 @@ async def extend_cmd(update: Update, context: KaoheContext) -> None:
         )
         return
     async with context.unit_of_work() as session:
-        row = await session.get(type(month), month.id)
+        row = await periods_q.unit_period(
+            session=session, unit_id=context.services.unit, period_id=month.id or 0
+        )
         assert row is not None
         transition = await appraisal.extend_period(
             session=session,

@@ -10,8 +10,8 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.chat.context import KaoheContext
 from bot.rules.roles import Role
-from storage.models import Unit
 from storage.queries import audit
+from storage.queries import roster as roster_q
 
 
 async def bind_leadership_cmd(update: Update, context: KaoheContext) -> None:
@@ -29,7 +29,7 @@ async def bind_leadership_cmd(update: Update, context: KaoheContext) -> None:
         await message.reply_text(context.render("leadership/only_office"))
         return
     async with context.unit_of_work() as session:
-        unit = await session.get(Unit, cadre.unit_id)
+        unit = await roster_q.get_unit(session=session, unit_id=context.services.unit)
         assert unit is not None
         old = unit.leadership_chat_id
         unit.leadership_chat_id = chat.id

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from bot.chat.context import KaoheContext
 from bot.rules.roles import ROLE_ORDER
-from storage.models import Cadre, Department
+from storage.models import Cadre
+from storage.queries import roster as roster_q
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,16 @@ class ProfileView:
 
 
 async def profile_view(context: KaoheContext, cadre: Cadre) -> ProfileView:
+    unit = context.services.unit
     async with context.services.sessions() as session:
-        department = await session.get(Department, cadre.department_id)
-        supervisor = await session.get(Cadre, cadre.supervisor_id) if cadre.supervisor_id else None
+        department = await roster_q.unit_department(
+            session=session, unit_id=unit, department_id=cadre.department_id
+        )
+        supervisor = (
+            await roster_q.unit_cadre(session=session, unit_id=unit, cadre_id=cadre.supervisor_id)
+            if cadre.supervisor_id
+            else None
+        )
     roles = cadre.role_set
     return ProfileView(
         name=cadre.name,

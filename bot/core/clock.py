@@ -51,6 +51,12 @@ class Clock:
         left = (aware_utc(moment) - self.now()).total_seconds()
         return max(0.0, left / self.speed) if self.speed > 0 else float("inf")
 
+    def real_span(self, span: timedelta) -> timedelta:
+        """``span`` of real time as this clock counts it: a lease or a backoff measured on a
+        clock that runs 3600 times faster must last 3600 times longer on it. A clock that stands
+        still (tests) counts it as it is."""
+        return span * max(1.0, self.speed)
+
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` whenever the clock is moved by hand (not as time passes)."""
         self._listeners.append(listener)

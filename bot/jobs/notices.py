@@ -435,12 +435,14 @@ async def report_undelivered(services: Services, event: str) -> None:
     if event.startswith(("undelivered:", "calendar-unknown:")):
         return
     async with transaction(services.sessions) as session:
-        rows = await outbox_q.event_rows(session=session, unit_id=services.unit, event=event)
-        if not rows or any(r.state not in outbox_q.FINAL_STATES for r in rows):
+        states = await outbox_q.event_states(session=session, unit_id=services.unit, event=event)
+        if any(state not in outbox_q.FINAL_STATES for state in states):
             return
-        lost = [r for r in rows if r.state in ("failed", "unreachable")]
-        if not lost:
+        if not states["failed"] + states["unreachable"]:
             return
+        lost = await outbox_q.event_rows(
+            session=session, unit_id=services.unit, event=event, states=("failed", "unreachable")
+        )
         people = {c.id: c for c in await list_cadres(session=session, unit_id=services.unit)}
         named = [
             (people[r.cadre_id].name if r.cadre_id in people else str(r.chat_id), r.state)

@@ -218,6 +218,7 @@ class Scheduler:
                 due_at=event.due,
                 owner=self.owner,
                 now=services.now(),
+                lease=services.clock.real_span(calendar_q.LEASE),
             )
         if claim is None:
             return None  # done, or being done by another process

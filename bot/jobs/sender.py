@@ -24,8 +24,10 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
@@ -41,9 +43,16 @@ __all__ = ["Pacer", "SendStats", "Sender"]
 
 log = logging.getLogger("kaohe.sender")
 
+#: A chat that must wait longer than this (seconds) gives its rows back for a later round.
+DEFER_AFTER = 1.5
+
 
 class Pacer:
-    """When the next message may start: overall rate, one chat's rate, and a 429's pause."""
+    """When the next message may start: overall rate, one chat's rate, and a 429's pause.
+
+    A chat's readiness and the overall rate are kept apart, so that a chat that must wait (its
+    one-a-second gap, a 429's ``retry_after``) never holds back the messages to other chats.
+    """
 
     def __init__(
         self,
@@ -60,12 +69,17 @@ class Pacer:
         self._next = 0.0
         self._chats: dict[int, float] = {}
         self._paused_until = 0.0
-        self._last_429 = float("-inf")
+        self._recent_429: deque[tuple[float, int]] = deque()
+
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds until ``chat_id`` may get its next message (its gap, a 429, a pause)."""
+        ready = max(self._chats.get(chat_id, 0.0), self._paused_until)
+        return max(0.0, ready - self._monotonic())
 
     def reserve(self, chat_id: int) -> float:
-        """Book the next start for ``chat_id``; return how many seconds to wait for it."""
+        """Book the next overall slot for a chat that is ready; return the seconds to wait."""
         now = self._monotonic()
-        start = max(now, self._next, self._chats.get(chat_id, 0.0), self._paused_until)
+        start = max(now, self._next, self._paused_until, self._chats.get(chat_id, 0.0))
         self._next = start + self.gap
         self._chats[chat_id] = start + (self.group_gap if chat_id < 0 else self.private_gap)
         if len(self._chats) > 10_000:  # forget chats whose gap is long over
@@ -73,15 +87,18 @@ class Pacer:
         return start - now
 
     def pause(self, seconds: float, chat_id: int | None = None) -> None:
-        """Telegram said 429 for ``chat_id``: that chat waits ``seconds``. A second 429 from
-        another chat within the same second means the bot as a whole is over the limit: then
-        nothing starts for ``seconds``."""
+        """Telegram said 429 for ``chat_id``: that chat waits ``seconds``. 429s from three chats
+        within one second mean the bot as a whole is over the limit: then nothing starts for
+        ``seconds`` (one chat's 429 alone says nothing of the others)."""
         now = self._monotonic()
-        if chat_id is None or now - self._last_429 < 1.0:
+        recent = self._recent_429
+        recent.append((now, chat_id or 0))
+        while recent and recent[0][0] < now - 1.0:
+            recent.popleft()
+        if chat_id is None or len({c for _, c in recent}) >= 3:
             self._paused_until = max(self._paused_until, now + seconds)
         else:
             self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), now + seconds)
-        self._last_429 = now
 
 
 @dataclass
@@ -182,7 +199,13 @@ class Sender:
     # -- one round ---------------------------------------------------------------------------
 
     async def send_due(self) -> int:
-        """Claim and send one batch of due rows; return how many were tried."""
+        """Claim and send one batch of due rows; return how many were tried.
+
+        Each chat's rows go in their queued order; different chats go side by side, each when
+        it is ready, under the overall rate. A chat that must wait longer than
+        :data:`DEFER_AFTER` (a 429's ``retry_after``) gives its rows back for a later round
+        instead of holding the batch.
+        """
         async with self._lock:
             now_real = time.monotonic()
             waiting = {i for i, t in self._not_before.items() if t > now_real}
@@ -193,26 +216,37 @@ class Sender:
                     now=self.services.now(),
                     limit=self.batch,
                     skip=waiting,
+                    lease=self.services.clock.real_span(outbox_q.SENDING_LEASE),
                 )
             if not rows:
                 return 0
-            tasks = []
+            chats: dict[int, list[OutboxMessage]] = {}
             for row in rows:
                 self._not_before.pop(row.id or 0, None)
-                await asyncio.sleep(self.pacer.reserve(row.chat_id))
-                await self._slots.acquire()
-                tasks.append(asyncio.create_task(self._send_one(row)))
-            await asyncio.gather(*tasks)
+                chats.setdefault(row.chat_id, []).append(row)
+            await asyncio.gather(*(self._send_chat(chat_rows) for chat_rows in chats.values()))
             for event in sorted({row.event for row in rows}):
                 if self.on_event_done is not None:
                     await self.on_event_done(event)
             return len(rows)
 
-    async def _send_one(self, row: OutboxMessage) -> None:
-        try:
-            await self._attempt(row)
-        finally:
-            self._slots.release()
+    async def _send_chat(self, rows: list[OutboxMessage]) -> None:
+        """Send one chat's rows in order, each when the chat and the overall rate allow."""
+        for index, row in enumerate(rows):
+            wait = self.pacer.chat_wait(row.chat_id)
+            if wait > DEFER_AFTER:
+                for later in rows[index:]:
+                    await self._defer(later, wait)
+                return
+            await asyncio.sleep(wait)
+            await asyncio.sleep(self.pacer.reserve(row.chat_id))
+            async with self._slots:
+                await self._attempt(row)
+
+    async def _defer(self, row: OutboxMessage, seconds: float) -> None:
+        """Give a claimed row back untried: its chat must wait ``seconds``."""
+        self._not_before[row.id or 0] = time.monotonic() + seconds
+        await self._mark(row, "pending", undo_try=True, delay=seconds)
 
     async def _attempt(self, row: OutboxMessage) -> None:
         assert row.id is not None
@@ -265,7 +299,9 @@ class Sender:
         self.stats.retried += 1
         delay = min(60.0, self.backoff * 2 ** (row.attempts - 1)) * random.uniform(0.5, 1.5)
         self._not_before[row.id or 0] = time.monotonic() + delay
-        await self._mark(row, "pending", error=error, possible_duplicate=possible_duplicate)
+        await self._mark(
+            row, "pending", error=error, possible_duplicate=possible_duplicate, delay=delay
+        )
 
     async def _final(self, row: OutboxMessage, state: str, error: str) -> None:
         if state == "failed":
@@ -284,14 +320,21 @@ class Sender:
         error: str | None = None,
         possible_duplicate: bool = False,
         undo_try: bool = False,
+        delay: float = 0.0,
     ) -> None:
+        """Record the outcome; a row given back is not due for ``delay`` real seconds, in the
+        database too (as the clock counts them: a clock that stands still counts none, this
+        process keeps the wait in memory), so that another process honours the backoff."""
         assert row.id is not None
+        now = self.services.now()
+        later = timedelta(seconds=delay * self.services.clock.speed)
         async with transaction(self.services.sessions) as session:
             await outbox_q.mark(
                 session=session,
                 row_id=row.id,
                 state=state,
-                now=self.services.now(),
+                now=now,
+                next_attempt_at=now + later if later else None,
                 message_id=message_id,
                 error=error,
                 possible_duplicate=possible_duplicate,

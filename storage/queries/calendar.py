@@ -48,8 +48,10 @@ async def claim_event(
     due_at: datetime,
     owner: str,
     now: datetime,
+    lease: timedelta = LEASE,
 ) -> CalendarEvent | None:
-    """Claim an event for ``owner``; None if it is done, or running elsewhere within its lease."""
+    """Claim an event for ``owner``; None if it is done, or running elsewhere within its lease
+    (``lease``: :data:`LEASE` as the caller's clock counts it)."""
     statement = (
         insert_for(session, CalendarEvent)
         .values(
@@ -73,7 +75,7 @@ async def claim_event(
         .where(col(CalendarEvent.period_id) == period_id)
         .where(col(CalendarEvent.key) == key)
         .where(col(CalendarEvent.state) == "running")
-        .where(col(CalendarEvent.claimed_at) < now - LEASE)
+        .where(col(CalendarEvent.claimed_at) < now - lease)
         .values(owner=owner, claimed_at=now)
     )
     if taken.rowcount:

@@ -28,6 +28,7 @@ __all__ = [
     "counts",
     "enqueue",
     "event_rows",
+    "event_states",
     "mark",
     "next_due",
     "pending_count",
@@ -83,13 +84,15 @@ async def claim_due(
     now: datetime,
     limit: int,
     skip: set[int] | None = None,
+    lease: timedelta = SENDING_LEASE,
 ) -> list[OutboxMessage]:
-    """Claim up to ``limit`` rows due now, oldest first (a row abandoned mid-send included)."""
+    """Claim up to ``limit`` rows due now, oldest first (a row abandoned mid-send included:
+    claimed longer than ``lease`` ago, :data:`SENDING_LEASE` as the caller's clock counts it)."""
     due = or_(
         and_(col(OutboxMessage.state) == "pending", col(OutboxMessage.next_attempt_at) <= now),
         and_(
             col(OutboxMessage.state) == "sending",
-            col(OutboxMessage.claimed_at) < now - SENDING_LEASE,
+            col(OutboxMessage.claimed_at) < now - lease,
         ),
     )
     statement = select(OutboxMessage).where(due)
@@ -163,15 +166,30 @@ async def next_due(*, session: AsyncSession) -> datetime | None:
     return (await session.exec(statement)).one()
 
 
-async def event_rows(*, session: AsyncSession, unit_id: int, event: str) -> list[OutboxMessage]:
-    """The rows of one event, in the order they were queued."""
+async def event_rows(
+    *, session: AsyncSession, unit_id: int, event: str, states: tuple[str, ...] | None = None
+) -> list[OutboxMessage]:
+    """The rows of one event (only those in ``states``, if given), in the order queued."""
     statement = (
         select(OutboxMessage)
         .where(OutboxMessage.unit_id == unit_id)
         .where(OutboxMessage.event == event)
         .order_by(col(OutboxMessage.id))
     )
+    if states is not None:
+        statement = statement.where(col(OutboxMessage.state).in_(states))
     return list((await session.exec(statement)).all())
+
+
+async def event_states(*, session: AsyncSession, unit_id: int, event: str) -> Counter[str]:
+    """How many rows of one event are in each state (one aggregate, whatever the event's size)."""
+    statement = (
+        select(OutboxMessage.state, func.count())
+        .where(OutboxMessage.unit_id == unit_id)
+        .where(OutboxMessage.event == event)
+        .group_by(col(OutboxMessage.state))
+    )
+    return Counter({state: int(n) for state, n in (await session.exec(statement)).all()})
 
 
 async def counts(*, session: AsyncSession, unit_id: int) -> Counter[str]:

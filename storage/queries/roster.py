@@ -117,6 +117,11 @@ async def ensure_unit(*, session: AsyncSession, name: str, timezone: str) -> Uni
     return unit
 
 
+async def get_unit(*, session: AsyncSession, unit_id: int) -> Unit | None:
+    """The unit ``unit_id`` (the caller's own: a handler knows its unit from the settings)."""
+    return await session.get(Unit, unit_id)
+
+
 async def departments(*, session: AsyncSession, unit_id: int) -> list[Department]:
     """The unit's departments in the roster's order."""
     statement = (
@@ -336,17 +341,19 @@ async def import_roster(
         raise LookupError(f"no unit with id {unit_id}")
 
     known_departments = await departments(session=session, unit_id=unit_id)
-    department_by_name = {d.name: d for d in known_departments}
-    department_names = {d.id: d.name for d in known_departments}
+    # Names stored before the name rules learnt a spelling (a padded rare character, another
+    # dot) are compared as the rules write them now, so that the same person is found again.
+    department_by_name = {normalise_name(d.name): d for d in known_departments}
+    department_names = {d.id: normalise_name(d.name) for d in known_departments}
     # Everyone of the unit, inactive people too: a returning person is reactivated, not duplicated.
     everyone = await list_cadres(session=session, unit_id=unit_id, active_only=False)
     names = {cadre.id: cadre.name for cadre in everyone if cadre.id is not None}
-    existing = {(department_names[c.department_id], c.name): c for c in everyone}
+    existing = {(department_names[c.department_id], normalise_name(c.name)): c for c in everyone}
     wanted = {row.key for row in rows}
     outside = [
         (cadre, department_names[cadre.department_id])
         for cadre in everyone
-        if (department_names[cadre.department_id], cadre.name) not in wanted
+        if (department_names[cadre.department_id], normalise_name(cadre.name)) not in wanted
     ]
     staying = [(cadre, dept) for cadre, dept in outside if cadre.active and not prune]
     issues = _ambiguity_issues(rows, staying)
@@ -376,6 +383,7 @@ async def import_roster(
             assert department_id is not None  # flushed above
             cadre = Cadre(unit_id=unit_id, department_id=department_id, name=row.name)
             session.add(cadre)
+        cadre.name = row.name  # as the rules write it (an update when stored otherwise)
         people[row.key] = cadre
     await session.flush()  # ids for new people, who may be someone's supervisor
 
