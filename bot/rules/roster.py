@@ -126,7 +126,23 @@ _ROLE_SPLIT = re.compile(r"[,，、;；\s]+")
 _SPACES = re.compile(r"\s+")  # \s covers the ideographic space U+3000 and the no-break space
 
 
-_CJK_NAME = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·•・]+")
+# Han characters of every block a name may use: extension A, the unified block, the
+# compatibility ideographs, and extensions B-I with the compatibility supplement (U+20000-U+323AF,
+# planes 2 and 3: rare characters of personal names such as 𬌗 are there), and 〇.
+_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\U00030000-\U000323af"
+
+
+#: The one middle dot of a name (阿依古丽·买买提): U+00B7, as the national standard writes it.
+NAME_DOT: Final = "\u00b7"
+
+
+# What people and keyboards type for that dot: the Greek ano teleia, the bullet, the hyphenation
+# point, the bullet and dot operators, the word separator middle dot, the katakana middle dot and
+# its half-width form, the Hangul araea that Korean-layout phones offer, and a one-dot leader.
+_DOT_VARIANTS = re.compile("[\u0387\u2022\u2027\u2219\u22c5\u2e31\u30fb\uff65\u318d\u2024\u00b7]")
+
+
+_CJK_NAME = re.compile(f"[{_HAN}{NAME_DOT}]+")
 
 
 _PARENTHESISED = re.compile(r"[（(][^）)]*[）)]")
@@ -206,13 +222,16 @@ class RosterRow:
 
 
 def normalise_name(text: str) -> str:
-    """Collapse white space; drop it entirely inside Chinese names.
+    """Collapse white space; in Chinese names drop it entirely and write one kind of dot.
 
     Chinese sheets pad two-character names to line them up with three-character ones
-    (``王  五``), and the same person must match however they were padded.
+    (``王  五``, also ``龚  𬌗`` with a character beyond the basic plane), and the same person
+    must match however they were padded. The dot between the parts of a name (阿依古丽·买买提)
+    comes from many keyboards as many characters (· • ・ ‧ ･ ...): in a Chinese name every one of
+    them is :data:`NAME_DOT`. Other names keep their dots and single spaces.
     """
     collapsed = _SPACES.sub(" ", text).strip()
-    joined = collapsed.replace(" ", "")
+    joined = _DOT_VARIANTS.sub(NAME_DOT, collapsed.replace(" ", ""))
     return joined if _CJK_NAME.fullmatch(joined) else collapsed
 
 

@@ -145,6 +145,27 @@ def test_names_padded_for_alignment_match_unpadded_ones(tmp_path: Path) -> None:
     assert normalise_name(" 阿卜杜 · 热合曼 ") == "阿卜杜·热合曼"
 
 
+def test_names_beyond_the_basic_plane_and_every_middle_dot_are_one_spelling(
+    tmp_path: Path,
+) -> None:
+    data = [
+        ["姓名", "部门", "角色", "分管领导"],
+        ["龚\u3000𬌗", "领导班子", "领导", None],  # U+2C317, CJK extension E
+        ["𠀀  𪚥", "党政办公室", "部门负责人", "龚  𬌗"],  # extensions B and C
+        ["阿依古丽•买买提", "党政办公室", "干部", None],
+        ["Jean•Paul  Sartre", "党政办公室", "干部", None],
+    ]
+    rows = read_roster(write_xlsx(tmp_path / "r.xlsx", data))
+
+    assert [r.name for r in rows] == ["龚𬌗", "𠀀𪚥", "阿依古丽·买买提", "Jean•Paul Sartre"]
+    assert rows[1].supervisor == "龚𬌗"
+    spellings = ["·", "•", "・", "‧", "･", "∙", "⋅", "\u0387", "\u2e31", "\u318d"]
+    for dot in spellings:
+        assert normalise_name(f"阿依古丽 {dot} 买买提") == "阿依古丽·买买提", hex(ord(dot))
+    # 𰀀 is in extension G (plane 3); a name in the compatibility supplement too.
+    assert normalise_name("𰀀  𰀁") == "𰀀𰀁" and normalise_name("丽  \U0002f800") == "丽\U0002f800"
+
+
 def test_phone_typed_as_a_number_in_excel_is_read_as_digits(tmp_path: Path) -> None:
     data = [
         ["姓名", "部门", "电话"],
