@@ -328,7 +328,13 @@ def cmd_periods_open(cli: Cli, args: argparse.Namespace) -> int:
         except SchemeError as exc:
             _scheme_errors(cli, exc)
             raise Abort(EXIT_USAGE) from exc
-        cli.say("cli/periods_transition", t=transition, grades={}, local=_local(cli))
+        cli.say(
+            "cli/periods_transition",
+            t=transition,
+            command="open",
+            grades={},
+            local=_local(cli),
+        )
         return _transition_exit(transition)
 
     return run_in_unit(cli, work)
@@ -349,7 +355,13 @@ def cmd_periods_reopen(cli: Cli, args: argparse.Namespace) -> int:
             reason=args.reason,
             actor="cli",
         )
-        cli.say("cli/periods_transition", t=transition, grades={}, local=_local(cli))
+        cli.say(
+            "cli/periods_transition",
+            t=transition,
+            command="reopen",
+            grades={},
+            local=_local(cli),
+        )
         return _transition_exit(transition)
 
     return run_in_unit(cli, work)
@@ -370,7 +382,13 @@ def cmd_periods_extend(cli: Cli, args: argparse.Namespace) -> int:
             reason=args.reason,
             actor="cli",
         )
-        cli.say("cli/periods_transition", t=transition, grades={}, local=_local(cli))
+        cli.say(
+            "cli/periods_transition",
+            t=transition,
+            command="extend",
+            grades={},
+            local=_local(cli),
+        )
         return _transition_exit(transition)
 
     return run_in_unit(cli, work)
@@ -402,6 +420,7 @@ def cmd_periods_close(cli: Cli, args: argparse.Namespace) -> int:
         cli.say(
             "cli/periods_transition",
             t=transition,
+            command="close",
             grades=_grade_counts(transition.results),
             local=_local(cli),
         )
@@ -434,6 +453,11 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
                 "cadre": people[r.cadre_id],
                 "department": names.get(people[r.cadre_id].department_id, ""),
                 "breakdown": public_breakdown(r.breakdown),
+                # Whom this person, as a rater, did not rate (the flag owes_ratings says so).
+                "owes": [
+                    people[i].name if i in people else str(i)
+                    for i in (r.breakdown or {}).get("owes", [])
+                ],
             }
             for r in results
         ]
@@ -452,6 +476,7 @@ def cmd_score_show(cli: Cli, args: argparse.Namespace) -> int:
                         "office_rules": _decimal_text(row["result"].office_rules),
                         "grade": row["result"].grade,
                         "flags": row["result"].flags,
+                        "owes": row["owes"],
                         "breakdown": public_breakdown(row["result"].breakdown),
                         "inputs": public_inputs(row["result"].inputs),
                         "computed_at": aware_utc(row["result"].computed_at).isoformat(),

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import text
+from sqlmodel import select
 
 from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from storage.engine import create_engine
+from storage.engine import create_engine, make_session_factory, transaction
+from storage.models import AuditLog, Cadre, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -172,7 +176,7 @@ def test_a_month_from_the_command_line(kaohe: Kaohe, db: str) -> None:
     code, out, _ = kaohe("periods", "close", "2026-01")
     assert code == EXIT_OK and "已经结束，没有改动" in out
     code, out, _ = kaohe("periods", "open", "2026-01")
-    assert code == EXIT_OK and "不会重新开启" in out
+    assert code == EXIT_OK and "kaohe periods reopen 2026-01" in out
 
     code, out, _ = kaohe("periods", "list", "--year", "2026")
     assert code == EXIT_OK and "2026-01\t月度\t已结束" in out and "2026-Q1\t季度\t进行中" in out
@@ -232,3 +236,166 @@ def test_recompute_reports_a_tampered_result(
     assert code == EXIT_FAILED and "1 difference from the stored results" in out
     code, out, _ = kaohe("score", "show", "2026-01")
     assert code == EXIT_OK and "吴磊 (党政办公室): 91.0, fail (不及格)" in out
+
+
+# --- a month closed by mistake -----------------------------------------------------------------
+
+
+def _in_db(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``work(session)`` in one transaction on the test database (the bot's own services)."""
+
+    async def run() -> Any:
+        engine = create_engine(url)
+        try:
+            async with transaction(make_session_factory(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _self_score_of(name: str, code: str) -> Callable[[Any], Awaitable[None]]:
+    """``name``'s self-score of month ``code``, every item 88, submitted through the service."""
+
+    async def work(session: Any) -> None:
+        from bot.appraisal import ratings
+        from storage.queries.periods import find_period
+        from storage.queries.schemes import scheme_of
+
+        cadre = (await session.exec(select(Cadre).where(Cadre.name == name))).one()
+        period = await find_period(session=session, unit_id=cadre.unit_id, code=code)
+        now = utcnow()
+        category = "village" if cadre.village else "ordinary"
+        for item in scheme_of(period).items_for(category):
+            await ratings.record_answer(
+                session=session,
+                period=period,
+                ratee=cadre,
+                rater=cadre,
+                source="self",
+                key=item.key,
+                item_key=item.key,
+                score=Decimal("88"),
+                now=now,
+            )
+        outcome, _ = await ratings.submit_sheet(
+            session=session, period=period, ratee=cadre, source="self", now=now
+        )
+        assert outcome is ratings.SubmitOutcome.SUBMITTED
+
+    return work
+
+
+def _result_of(kaohe: Kaohe, code: str, name: str) -> dict[str, Any]:
+    status, out, _ = kaohe("score", "show", code, "--json")
+    assert status == EXIT_OK
+    return next(r for r in json.loads(out)["results"] if r["name"] == name)
+
+
+def test_a_month_closed_by_mistake_is_reopened_and_scored_anew(kaohe: Kaohe, db: str) -> None:
+    assert kaohe("roster", "import", str(EXAMPLES / "roster.xlsx"))[0] == EXIT_OK
+    assert kaohe("periods", "create", "2026")[0] == EXIT_OK
+    assert kaohe("periods", "open", "2026-01", "--until", "2099-01-05")[0] == EXIT_OK
+    assert kaohe("periods", "close", "2026-01", "--force")[0] == EXIT_OK
+    assert _result_of(kaohe, "2026-01", "吴磊")["score"] == "0.0"
+
+    # `open` on the closed month points the clerk to `reopen`.
+    code, out, _ = kaohe("periods", "open", "2026-01")
+    assert code == EXIT_OK and "没有改动" in out
+    assert "kaohe periods reopen 2026-01 --until" in out and "--reason" in out
+    # Closing it again changes nothing, and needs no word of reopening.
+    code, out, _ = kaohe("periods", "close", "2026-01")
+    assert code == EXIT_OK and "reopen" not in out
+
+    code, out, _ = kaohe(
+        "periods", "reopen", "2026-01", "--until", "2020-01-10", "--reason", "误关"
+    )
+    assert code == EXIT_FAILED and "新的截止时间必须在现在之后" in out
+    code, out, _ = kaohe(
+        "periods", "reopen", "2026-01", "--until", "2099-01-10 12:00", "--reason", "误关，吴磊出差"
+    )
+    assert code == EXIT_OK and "已重新开启 2026 年 1 月" in out and "2099-01-10 12:00" in out
+    audits = _in_db(db, _audit_rows("period.reopen"))
+    assert [(a.actor, a.reason) for a in audits] == [("cli", "误关，吴磊出差")]
+    assert audits[0].old_value["state"] == "closed" and audits[0].new_value["state"] == "open"
+    code, out, _ = kaohe("periods", "list", "--year", "2026")
+    assert "2026-01\t月度\t进行中" in out
+    code, out, _ = kaohe("periods", "reopen", "2026-01", "--until", "2099-01-11", "--reason", "x")
+    assert code == EXIT_FAILED and "不是已结束" in out
+
+    # The stored results stay until it closes again; then it is scored anew, each change audited.
+    _in_db(db, _self_score_of("吴磊", "2026-01"))
+    assert _result_of(kaohe, "2026-01", "吴磊")["score"] == "0.0"
+    assert kaohe("periods", "close", "2026-01", "--force")[0] == EXIT_OK
+    wu = _result_of(kaohe, "2026-01", "吴磊")
+    assert "self_missing" not in wu["flags"]
+    assert wu["score"] == wu["breakdown"]["self"]["weighted"]["score"] == "88.0"
+    changes = _in_db(db, _audit_rows("result.update"))
+    assert any(c.old_value and c.old_value.get("score") == "0.0" for c in changes)
+    code, out, _ = kaohe("score", "recompute", "2026-01")
+    assert code == EXIT_OK
+
+
+def test_reopen_is_refused_once_the_quarter_is_published(kaohe: Kaohe, db: str) -> None:
+    assert kaohe("roster", "import", str(EXAMPLES / "roster.xlsx"))[0] == EXIT_OK
+    assert kaohe("periods", "create", "2026")[0] == EXIT_OK
+    for month in ("01", "02", "03"):
+        assert kaohe("periods", "open", f"2026-{month}", "--until", "2099-01-05")[0] == EXIT_OK
+        assert kaohe("periods", "close", f"2026-{month}", "--force")[0] == EXIT_OK
+    code, out, _ = kaohe("periods", "close", "2026-Q1")
+    assert code == EXIT_OK and "进入领导小组评审" in out
+
+    # During the review a month can still be reopened: its quarter goes back to open with it.
+    reopen = ("periods", "reopen", "2026-02", "--until", "2099-03-01", "--reason", "误关")
+    code, out, _ = kaohe(*reopen)
+    assert code == EXIT_OK and "同时回到进行中：2026-Q1" in out
+    assert kaohe("periods", "close", "2026-02", "--force")[0] == EXIT_OK
+    assert kaohe("periods", "close", "2026-Q1")[0] == EXIT_OK
+
+    async def publish(session: Any) -> None:
+        from bot.appraisal.periods import publish_quarter
+        from storage.queries.periods import find_period
+
+        unit_id = (await session.exec(select(Cadre))).first().unit_id
+        quarter = await find_period(session=session, unit_id=unit_id, code="2026-Q1")
+        assert (await publish_quarter(session=session, period=quarter, now=utcnow())).changed
+
+    _in_db(db, publish)
+    code, out, _ = kaohe(*reopen)
+    assert code == EXIT_FAILED and "已经公布" in out and "申诉" in out
+    code, out, _ = kaohe("periods", "list", "--year", "2026")
+    assert "2026-02\t月度\t已结束" in out
+    assert [a.reason for a in _in_db(db, _audit_rows("period.reopen"))] == ["误关"]
+
+
+def _audit_rows(action: str) -> Callable[[Any], Awaitable[list[AuditLog]]]:
+    async def work(session: Any) -> list[AuditLog]:
+        rows = await session.exec(
+            select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+        )
+        return list(rows.all())
+
+    return work
+
+
+# --- a head who did not rate -------------------------------------------------------------------
+
+
+def test_score_show_flags_a_head_who_did_not_rate(kaohe: Kaohe, db: str) -> None:
+    assert kaohe("roster", "import", str(EXAMPLES / "roster.xlsx"))[0] == EXIT_OK
+    assert kaohe("periods", "create", "2026")[0] == EXIT_OK
+    assert kaohe("periods", "open", "2026-01", "--until", "2099-01-05")[0] == EXIT_OK
+    assert kaohe("periods", "close", "2026-01", "--force")[0] == EXIT_OK
+
+    li = _result_of(kaohe, "2026-01", "李明")  # head of 党政办公室: rated none of his people
+    assert "owes_ratings" in li["flags"]
+    assert sorted(li["owes"]) == ["吴磊", "周晓燕"]
+    assert "owes_ratings" not in _result_of(kaohe, "2026-01", "吴磊")["flags"]
+
+    code, out, _ = kaohe("score", "show", "2026-01")
+    assert code == EXIT_OK
+    block = out.split("\n\n李明（党政办公室）")[1].split("\n\n")[0]
+    assert "有应评的人没有评分：周晓燕、吴磊" in block
+    wu = out.split("\n\n吴磊（党政办公室）")[1].split("\n\n")[0]
+    assert "记在负责人名下" in wu and "应评" not in wu
