@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     DateTime,
     Index,
     String,
@@ -249,13 +250,15 @@ class PeriodKind(StrEnum):
 
 
 class PeriodState(StrEnum):
-    """scheduled → open → closed; quarters go on: closed → in_review → published."""
+    """scheduled → open → closed; quarters go on: in_review → published → final (the public
+    notice, 公示, is over and no appeal is pending)."""
 
     SCHEDULED = "scheduled"
     OPEN = "open"
     CLOSED = "closed"
     IN_REVIEW = "in_review"
     PUBLISHED = "published"
+    FINAL = "final"
 
 
 class Period(SQLModel, table=True):
@@ -275,12 +278,15 @@ class Period(SQLModel, table=True):
     closes_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     review_ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     appeal_ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The end of the public notice (公示) of a published quarter: then its results are final.
+    notice_ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     state: str = Field(default=PeriodState.SCHEDULED.value, max_length=16, index=True)
     scheme_version_id: int | None = Field(default=None, foreign_key="scheme_version.id")
     scheme: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finalised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def code(self) -> str:
@@ -486,6 +492,54 @@ class ScoreAdjustment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+class AppealState(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class Appeal(SQLModel, table=True):
+    """A cadre's appeal (申诉) against a published quarterly result: one per cadre and quarter.
+
+    A reviewing leader answers it in writing: upheld with a new score (the quarter is re-graded,
+    the change audited) or rejected. The scores and grades before and after are kept with it.
+    """
+
+    __tablename__ = "appeal"
+    __table_args__ = (UniqueConstraint("period_id", "cadre_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    reason: str = Field(max_length=1000)
+    state: str = Field(default=AppealState.OPEN.value, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    answered_by_id: int | None = Field(default=None, foreign_key="cadre.id")
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=1000)
+    old_score: Decimal | None = Field(default=None, sa_type=DecimalText)
+    new_score: Decimal | None = Field(default=None, sa_type=DecimalText)
+    old_grade: str | None = Field(default=None, max_length=16)
+    new_grade: str | None = Field(default=None, max_length=16)
+
+
+class BonusBase(SQLModel, table=True):
+    """A cadre's year-end bonus base (奖金基数) for one year, as the office imported it; a cadre
+    without one gets the scheme's default base."""
+
+    __tablename__ = "bonus_base"
+    __table_args__ = (UniqueConstraint("cadre_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    year: int
+    base: Decimal = Field(sa_type=DecimalText)
+    source: str | None = Field(default=None, max_length=200)
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
 class Result(SQLModel, table=True):
     """A cadre's computed figure for a period, with the breakdown and the inputs that made it."""
 
@@ -555,8 +609,12 @@ class OutboxMessage(SQLModel, table=True):
     period_id: int | None = Field(default=None, foreign_key="period.id")
     cadre_id: int | None = Field(default=None, foreign_key="cadre.id")
     chat_id: int = Field(sa_type=BigInteger)
-    text: str = Field(sa_type=Text)
+    text: str = Field(sa_type=Text)  # the message, or the caption of a photo or document
     reply_markup: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # A photo or a document (a chart, a sheet) rather than a text message: its bytes and name.
+    media: str | None = Field(default=None, max_length=16)
+    payload: bytes | None = Field(default=None, sa_type=LargeBinary)
+    filename: str | None = Field(default=None, max_length=120)
     state: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
