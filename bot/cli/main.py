@@ -324,8 +324,8 @@ def _select(model: Any) -> Any:
 def cmd_invite(cli: Cli, args: argparse.Namespace) -> int:
     from bot.chat.invites import deep_link
     from bot.sheets.roster import InviteSheetRow, write_invite_sheet
-    from storage.models import Department
     from storage.queries.invites import issue_code
+    from storage.queries.roster import departments as roster_departments
     from storage.queries.roster import find_cadres_by_name, list_cadres
 
     if not args.all and not args.names:
@@ -337,11 +337,16 @@ def cmd_invite(cli: Cli, args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     async def work(session: Any, unit_id: int) -> int:
+        departments = {
+            d.id: d.name for d in await roster_departments(session=session, unit_id=unit_id)
+        }
         if args.all:
             people = await list_cadres(session=session, unit_id=unit_id)
             if not args.rebind:
                 people = [c for c in people if c.telegram_user_id is None]
         else:
+            # One person a name: namesakes are told apart by --department, and a name that still
+            # names two people issues nothing, so nobody's unused code is revoked unasked.
             people = []
             for name in args.names:
                 found = [
@@ -349,11 +354,21 @@ def cmd_invite(cli: Cli, args: argparse.Namespace) -> int:
                     for c in await find_cadres_by_name(session=session, unit_id=unit_id, name=name)
                     if c.active
                 ]
-                if not found:
-                    cli.say("cli/invite_unknown", err=True, name=name)
-                    raise Abort
-                people.extend(found)
-        departments = {d.id: d.name for d in (await session.exec(_select(Department))).all()}
+                everywhere = [departments.get(c.department_id, "") for c in found]
+                if args.department:
+                    found = [
+                        c for c in found if departments.get(c.department_id) == args.department
+                    ]
+                if len(found) != 1:
+                    cli.say(
+                        "cli/invite_unknown" if not found else "cli/invite_namesake",
+                        err=True,
+                        name=name,
+                        department=args.department,
+                        departments=everywhere,
+                    )
+                    raise Abort(EXIT_FAILED if not found else EXIT_USAGE)
+                people.extend(c for c in found if c not in people)  # a name given twice: once
         sheet = []
         ttl = timedelta(days=cli.settings.invite_ttl_days)
         for index, cadre in enumerate(people, start=1):
@@ -501,6 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("invite", help="print one-time sign-up codes with their deep links")
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--all", action="store_true", help="everyone on the roster not signed up yet")
+    p.add_argument(
+        "--department", help="the department of the person named, when two people share the name"
+    )
     p.add_argument(
         "--rebind", action="store_true", help="with --all: also people already signed up"
     )

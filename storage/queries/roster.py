@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -34,6 +34,7 @@ __all__ = [
     "heads_of",
     "import_roster",
     "list_cadres",
+    "namesakes",
     "roster_rows",
     "supervised_heads",
 ]
@@ -135,20 +136,25 @@ async def departments(*, session: AsyncSession, unit_id: int) -> list[Department
 # --- people ---------------------------------------------------------------------------------
 
 
+# The roster's order, everywhere people are listed: departments as the office lists them, and
+# within a department the rank the roster file gives (the party secretary first, not whoever
+# sorts first by code point); the id breaks a tie (people missing from a partial import).
+ROSTER_ORDER = (col(Department.position), col(Department.id), col(Cadre.position), col(Cadre.id))
+
+
 def _ordered_cadres(unit_id: int) -> SelectOfScalar[Cadre]:
-    # Department order first (as the office lists them), then name, then id for a stable tie.
     return (
         select(Cadre)
         .join(Department, col(Department.id) == col(Cadre.department_id))
         .where(Cadre.unit_id == unit_id)
-        .order_by(col(Department.position), col(Department.id), col(Cadre.name), col(Cadre.id))
+        .order_by(*ROSTER_ORDER)
     )
 
 
 async def list_cadres(
     *, session: AsyncSession, unit_id: int, active_only: bool = True
 ) -> list[Cadre]:
-    """Everyone on the unit's roster (whatever their roles), by department order, then name."""
+    """Everyone on the unit's roster (whatever their roles), in the roster's order."""
     statement = _ordered_cadres(unit_id)
     if active_only:
         statement = statement.where(col(Cadre.active).is_(True))
@@ -184,6 +190,18 @@ async def find_cadres_by_name(
     return list((await session.exec(statement)).all())
 
 
+async def namesakes(*, session: AsyncSession, unit_id: int) -> set[str]:
+    """The names two or more active people of the unit share: wherever one is shown, the
+    department must be shown with it, or nobody can tell them apart."""
+    statement = (
+        select(Cadre.name)
+        .where(Cadre.unit_id == unit_id, col(Cadre.active).is_(True))
+        .group_by(col(Cadre.name))
+        .having(func.count() > 1)
+    )
+    return set((await session.exec(statement)).all())
+
+
 async def get_cadre_by_telegram(
     *, session: AsyncSession, unit_id: int, telegram_user_id: int, active_only: bool = False
 ) -> Cadre | None:
@@ -205,11 +223,11 @@ async def get_cadre_by_telegram(
 async def department_members(
     *, session: AsyncSession, department_id: int, active_only: bool = True
 ) -> list[Cadre]:
-    """Everyone in a department, by name; callers pick the roles they need."""
+    """Everyone in a department, in the roster's order; callers pick the roles they need."""
     statement = select(Cadre).where(Cadre.department_id == department_id)
     if active_only:
         statement = statement.where(col(Cadre.active).is_(True))
-    statement = statement.order_by(col(Cadre.name), col(Cadre.id))
+    statement = statement.order_by(col(Cadre.position), col(Cadre.id))
     return list((await session.exec(statement)).all())
 
 
@@ -225,7 +243,7 @@ async def supervised_heads(*, session: AsyncSession, leader_id: int) -> list[Cad
         select(Cadre)
         .join(Department, col(Department.id) == col(Cadre.department_id))
         .where(Cadre.supervisor_id == leader_id, col(Cadre.active).is_(True))
-        .order_by(col(Department.position), col(Department.id), col(Cadre.name), col(Cadre.id))
+        .order_by(*ROSTER_ORDER)
     )
     return [cadre for cadre in (await session.exec(statement)).all() if cadre.has(Role.HEAD)]
 
@@ -376,6 +394,7 @@ async def import_roster(
         key: _snapshot(cadre, key[0], names) for key, cadre in existing.items() if key in wanted
     }
     people: dict[tuple[str, str], Cadre] = {}
+    ranks: dict[str, int] = {}
     for row in rows:
         cadre = existing.get(row.key)
         if cadre is None:
@@ -384,6 +403,9 @@ async def import_roster(
             cadre = Cadre(unit_id=unit_id, department_id=department_id, name=row.name)
             session.add(cadre)
         cadre.name = row.name  # as the rules write it (an update when stored otherwise)
+        # The row's rank within its department in the file: the order of every list of people.
+        # Not an audited change of the person (an import that only reorders reports none).
+        cadre.position = ranks[row.department] = ranks.get(row.department, -1) + 1
         people[row.key] = cadre
     await session.flush()  # ids for new people, who may be someone's supervisor
 

@@ -164,7 +164,9 @@ async def test_import_the_example_roster(
     assert [d.name for d in depts] == report.departments_created
 
     everyone = await list_cadres(session=db_session, unit_id=unit.id)
-    assert [c.name for c in everyone[:3]] == ["孙丽华", "赵建国", "钱志强"]  # dept, then name
+    # Departments, then the sheet's rank in each: the party secretary first, not by code point.
+    assert [c.name for c in everyone[:3]] == ["赵建国", "钱志强", "孙丽华"]
+    assert [c.position for c in everyone[:6]] == [0, 1, 2, 0, 1, 2]
     assert sum(c.has(Role.CADRE) for c in everyone) == 12
     assert sorted(c.village for c in everyone if c.is_village_stationed) == ["杨柳村", "石桥村"]
 
