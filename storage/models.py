@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    LargeBinary,
     DateTime,
     Index,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,

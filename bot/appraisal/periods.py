@@ -433,7 +433,13 @@ async def close_period(
             return Transition(period, Outcome.NOT_OPEN)
     else:
         parts = await parts_of(session, period)
-        pending = [p for p in parts if p.state not in periods_q.CLOSED_STATES]
+        # A half-year and the year are made of quarters as published (adjustments included).
+        ready = (
+            periods_q.CLOSED_STATES
+            if period.kind == PeriodKind.QUARTER
+            else periods_q.PUBLISHED_STATES
+        )
+        pending = [p for p in parts if p.state not in ready]
         if pending or len(parts) < _expected_parts(period):
             return Transition(period, Outcome.PARTS_NOT_CLOSED, pending=pending)
         if period.scheme is None:
@@ -530,7 +536,9 @@ async def reopen_period(
     if until <= now:
         return Transition(period, Outcome.DEADLINE_PASSED)
     containers = await periods_q.containers_of(session=session, period=period)
-    if any(c.kind == PeriodKind.QUARTER and c.state == PeriodState.PUBLISHED for c in containers):
+    if any(
+        c.kind == PeriodKind.QUARTER and c.state in periods_q.PUBLISHED_STATES for c in containers
+    ):
         return Transition(period, Outcome.PUBLISHED_ALREADY)
     other = await periods_q.open_month(session=session, unit_id=period.unit_id)
     if other is not None and other.id != period.id:
@@ -609,22 +617,27 @@ async def extend_period(
 async def publish_quarter(
     *, session: AsyncSession, period: Period, now: datetime, actor: str = ACTOR_SYSTEM
 ) -> Transition:
-    """Publish a reviewed quarter: the appeal window (``quarterly.appeal_days``) starts now.
+    """Publish a reviewed quarter: the appeal window (``quarterly.appeal_days``) and the public
+    notice (``quarterly.notice_days``, 公示) start now.
 
-    Only the state changes here; sending the summary and each cadre's result is the reports'.
+    Only the state changes here; sending the summary and each cadre's result is the reports'
+    (:mod:`bot.reports.publish`), in the same transaction.
     """
     now = check_now(now)
     if period.kind != PeriodKind.QUARTER or period.state not in (
         PeriodState.IN_REVIEW,
         PeriodState.PUBLISHED,
+        PeriodState.FINAL,
     ):
         return Transition(period, Outcome.NOT_IN_REVIEW)
-    if period.state == PeriodState.PUBLISHED:
+    if period.state in (PeriodState.PUBLISHED, PeriodState.FINAL):
         return Transition(period, Outcome.ALREADY_PUBLISHED)
     old_state = period.state
     period.state = PeriodState.PUBLISHED.value
     period.published_at = now
-    period.appeal_ends_at = now + timedelta(days=frozen(period).quarterly.appeal_days)
+    quarterly = frozen(period).quarterly
+    period.appeal_ends_at = now + timedelta(days=quarterly.appeal_days)
+    period.notice_ends_at = now + timedelta(days=quarterly.notice_days)
     session.add(period)
     _audit_state(session, period, ACTION_PUBLISH, old_state, actor, now)
     await session.flush()

@@ -21,6 +21,7 @@ from storage.models import AuditLog, Period, PeriodKind, PeriodState
 __all__ = [
     "CLOSED_STATES",
     "KIND_ORDER",
+    "PUBLISHED_STATES",
     "PeriodCodeError",
     "containers_of",
     "extensions",
@@ -47,8 +48,12 @@ KIND_ORDER: dict[str, int] = {
 
 #: States in which a period's results are final enough for the next stage to use.
 CLOSED_STATES: frozenset[str] = frozenset(
-    {PeriodState.CLOSED, PeriodState.IN_REVIEW, PeriodState.PUBLISHED}
+    {PeriodState.CLOSED, PeriodState.IN_REVIEW, PeriodState.PUBLISHED, PeriodState.FINAL}
 )
+
+#: States of a quarter whose figures a half-year or the year may be made of: reviewed and
+#: published, so that the leadership's adjustments count.
+PUBLISHED_STATES: frozenset[str] = frozenset({PeriodState.PUBLISHED, PeriodState.FINAL})
 
 _CODE = re.compile(
     r"^(?P<year>\d{4})(?:[-/ ]?(?:(?P<q>[qQ])(?P<quarter>[1-4])|(?P<h>[hH])(?P<half>[12])"
