@@ -164,8 +164,8 @@ async def _seed(url: str, n: int) -> tuple[int, list[int]]:
 
 
 # The answers of one whole self-score of an ordinary cadre (two judged items), after /selfscore:
-# a score, skip the note, skip the evidence, for each item; then the Submit button.
-ANSWERS = ["90", "skip", "skip", "85", "skip", "skip"]
+# a score, then skip the note and evidence (one step), for each item; then the Submit button.
+ANSWERS = ["90", "skip", "85", "skip"]
 
 
 async def run_kaohe(n: int, url: str, workdir: Path) -> tuple[Figures, int]:

@@ -2,11 +2,16 @@
 
 ``/selfscore`` (or the ``selfscore:start:<period>`` button of the window-opening message) walks
 through the items of the frozen scheme that apply to the cadre: for a judged item a 0-100 score
-(common values on a reply keyboard, or typed), for a quantified item the actual figure of each
-target; then an optional note and optional evidence (a photo or a document, kept by its file id).
-The summary shows each item and the weighted total, with inline buttons to submit, change an item
-or cancel. Once submitted, ``/selfscore`` shows the answers and lets the cadre change an item
-until the deadline; every such change is audited.
+(common values on a reply keyboard, or typed: ``88``, ``88分``, full-width digits, ``九十``), for
+a quantified item the actual figure of each target; then, in one optional step, a note or evidence
+(a photo or a document, kept by its file id, its caption as the note), so that one "skip" passes
+an item. An item answered before offers "keep 90", so that changing only the note needs no
+retyping. The summary shows each item and the weighted total, with inline buttons to submit,
+change an item or cancel. Once submitted, ``/selfscore`` shows the answers and lets the cadre
+change an item until the deadline; every such change is audited.
+
+Questions are short, for a phone: the way back and out is said once, on the first question of a
+run; a refused answer is said in one line above the same question, not with the whole prompt.
 
 The database is the truth: every answer is written as it comes (a draft ``Rating`` with its
 lines), so a restart or a later ``/selfscore`` resumes. The conversation state only says that a
@@ -52,7 +57,7 @@ from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.rules.figures import parse_figure
-from bot.rules.numbers import one_decimal
+from bot.rules.numbers import one_decimal, plain
 from bot.rules.roles import Role
 from storage.models import Period, RatingSource
 from storage.queries.ratings import line_key
@@ -86,8 +91,14 @@ class Step(StrEnum):
 
     SCORE = "score"  # a 0-100 score of a judged item
     TARGET = "target"  # the actual figure of one target of a quantified item
-    NOTE = "note"  # the optional note of what was done (text, or skip)
-    EVIDENCE = "evidence"  # the optional evidence (a photo or a document, or skip)
+    DETAILS = "details"  # the optional note or evidence (text, a photo or a document, or skip)
+
+
+# The steps of an earlier version, which asked for the note and the evidence one after the other:
+# a conversation persisted at one of them goes on at the one step that asks for both now.
+LEGACY_STEPS = {"note": Step.DETAILS, "evidence": Step.DETAILS}
+# What a score may be typed with after it.
+SCORE_UNITS = ("分",)
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,7 @@ class Position:
         try:
             return cls(
                 period=int(data["period"]),
-                step=Step(data["step"]),
+                step=LEGACY_STEPS.get(data["step"]) or Step(data["step"]),
                 item=str(data["item"]),
                 target=None if data.get("target") is None else int(data["target"]),
                 change=bool(data.get("change")),
@@ -144,7 +155,7 @@ def steps_of(sheet: Sheet, *, only: str | None = None) -> list[tuple[Step, str, 
             steps += [(Step.TARGET, answer.key, t.id) for t in answer.targets]
         else:
             steps.append((Step.SCORE, answer.key, None))
-        steps += [(Step.NOTE, answer.key, None), (Step.EVIDENCE, answer.key, None)]
+        steps.append((Step.DETAILS, answer.key, None))
     return steps
 
 
@@ -178,13 +189,32 @@ def _first_open_step(sheet: Sheet) -> tuple[Step, str, int | None] | None:
 # --- keyboards --------------------------------------------------------------------------------
 
 
-def _reply_keyboard(context: KaoheContext, step: Step) -> ReplyKeyboardMarkup:
+def _kept(sheet: Sheet, position: Position) -> Decimal | None:
+    """The figure already given at this question (a score, or a target's actual), if any."""
+    answer = sheet.answer(position.item)
+    if answer is None:
+        return None
+    if position.step is Step.SCORE:
+        return answer.line.score if answer.line else None
+    if position.step is Step.TARGET and position.target is not None:
+        return answer.actual(position.target)
+    return None
+
+
+def _keep_label(context: KaoheContext, value: Decimal, language: str | None = None) -> str:
+    return context.texts.label(language or context.lang, "selfscore.keep", value=plain(value))
+
+
+def _reply_keyboard(
+    context: KaoheContext, step: Step, kept: Decimal | None = None
+) -> ReplyKeyboardMarkup:
     back = context.label("selfscore.back")
     skip = context.label("selfscore.skip")
+    keep = [[_keep_label(context, kept)]] if kept is not None else []
     if step is Step.SCORE:
-        rows = [list(SCORE_CHOICES[:4]), list(SCORE_CHOICES[4:]), [back]]
+        rows = [*keep, list(SCORE_CHOICES[:4]), list(SCORE_CHOICES[4:]), [back]]
     elif step is Step.TARGET:
-        rows = [[back]]
+        rows = [*keep, [back]]
     else:
         rows = [[skip], [back]]
     return ReplyKeyboardMarkup(
@@ -239,14 +269,19 @@ def _deadline(context: KaoheContext, period: Period) -> datetime:
 
 
 def _question(
-    context: KaoheContext, sheet: Sheet, position: Position, *, problem: str | None = None
+    context: KaoheContext,
+    sheet: Sheet,
+    position: Position,
+    *,
+    problem: str | None = None,
+    footer: bool = False,
 ) -> str:
     answer = sheet.answer(position.item)
     assert answer is not None
-    in_item = steps_of(sheet, only=position.item)
     everything = steps_of(sheet)
     found = sheet.target(position.target) if position.target is not None else None
     number = next(i for i, a in enumerate(sheet.answers, 1) if a.key == position.item)
+    kept = _kept(sheet, position)
     return context.render(
         "selfscore/question",
         step=position.step.value,
@@ -257,16 +292,16 @@ def _question(
         title=answer.item.title(context.lang),
         number=number,
         count=len(sheet.answers),
-        remaining=len(sheet.answers) - number,
-        sub=in_item.index(position.spot) + 1,
-        subs=len(in_item),
         target=found[1] if found else None,
         target_number=(answer.targets.index(found[1]) + 1) if found else None,
         share=answer.month_targets.get(position.target) if position.target else None,
         so_far=sheet.year_to_date.get(position.target) if position.target else None,
-        first=not position.change and everything.index(position.spot) == 0,
         intro=problem is None and sheet.rating is None and everything.index(position.spot) == 0,
+        footer=footer and problem is None,
+        first=not position.change and everything.index(position.spot) == 0,
         problem=problem,
+        kept=kept,
+        keep=_keep_label(context, kept) if kept is not None else None,
         note_max=NOTE_MAX,
         skip=context.label("selfscore.skip"),
         back=context.label("selfscore.back"),
@@ -280,14 +315,16 @@ async def _ask(
     position: Position,
     *,
     problem: str | None = None,
+    footer: bool = False,
 ) -> Step:
-    """Send the question of ``position`` (again, after a problem) and remember where we are."""
+    """Send the question of ``position`` (again, after a problem, in short) and remember where
+    we are. ``footer``: say how to go back or stop (on the first question of a run only)."""
     _remember(context, position)
     QUESTIONS.asked(context)
     assert update.effective_chat is not None
     await update.effective_chat.send_message(
-        _question(context, sheet, position, problem=problem),
-        reply_markup=_reply_keyboard(context, position.step),
+        _question(context, sheet, position, problem=problem, footer=footer),
+        reply_markup=_reply_keyboard(context, position.step, _kept(sheet, position)),
     )
     return position.step
 
@@ -366,14 +403,14 @@ async def _resume(update: Update, context: KaoheContext, sheet: Sheet) -> object
     if position is not None and position.period == period_id:
         steps = steps_of(sheet, only=position.item if position.change else None)
         if position.spot in steps:
-            return await _ask(update, context, sheet, position)
+            return await _ask(update, context, sheet, position, footer=True)
     start = None if sheet.submitted else _first_open_step(sheet)
     if start is None:
         _remember(context, None)
         await _send_summary(update, context, sheet)
         return END
     step, item, target = start
-    return await _ask(update, context, sheet, Position(period_id, step, item, target))
+    return await _ask(update, context, sheet, Position(period_id, step, item, target), footer=True)
 
 
 # --- entry ------------------------------------------------------------------------------------
@@ -410,47 +447,73 @@ class _Decision:
     outcome: str = ""
 
 
+LANGUAGES = ("zh", "en")
+
+
 def _is(context: KaoheContext, text: str | None, key: str) -> bool:
     """Whether ``text`` is the reply button ``key`` (in either language, as people switch)."""
     if not text:
         return False
     typed = text.strip().casefold()
-    return any(typed == context.texts.label(language, key).casefold() for language in ("zh", "en"))
+    return any(typed == context.texts.label(language, key).casefold() for language in LANGUAGES)
+
+
+def _is_keep(context: KaoheContext, text: str | None, kept: Decimal | None) -> bool:
+    """Whether ``text`` is the "keep 90" button of the figure already given."""
+    if not text or kept is None:
+        return False
+    typed = text.strip().casefold()
+    return any(typed == _keep_label(context, kept, language).casefold() for language in LANGUAGES)
 
 
 def _decide(context: KaoheContext, turn: _Turn, message: Message) -> _Decision:
     """Read the message as the answer the open question wants (nothing is written here)."""
     step = turn.position.step
     text = message.text
-    if step is not Step.EVIDENCE and text is None:
-        kind = "text_expected" if step is Step.NOTE else "number_expected"
-        return _Decision("again", problem=kind, outcome=f"refused:{kind}")
+    if step is not Step.DETAILS and text is None:
+        return _Decision("again", problem="number_expected", outcome="refused:number_expected")
     if _is(context, text, "selfscore.back"):
         return _Decision("back", outcome="back")
     if step in (Step.SCORE, Step.TARGET):
-        figure = parse_figure(text, maximum=Decimal(100) if step is Step.SCORE else None)
+        name = "score" if step is Step.SCORE else "actual"
+        if _is_keep(context, text, _kept(turn.sheet, turn.position)):
+            return _Decision("next", outcome=f"{name}:kept")
+        figure = (
+            parse_figure(text, units=SCORE_UNITS)
+            if step is Step.SCORE
+            else parse_figure(text, maximum=None)
+        )
         if figure.problem is not None:
             return _Decision("again", problem=figure.problem, outcome=f"refused:{figure.problem}")
-        name = "score" if step is Step.SCORE else "actual"
         return _Decision("next", {name: figure.value}, outcome=name)
-    if step is Step.NOTE:
-        if _is(context, text, "selfscore.skip"):
-            return _Decision("next", outcome="note")
-        note = (text or "").strip()
+    return _details(context, message)
+
+
+def _details(context: KaoheContext, message: Message) -> _Decision:
+    """The one optional step after the figures: a note, or evidence with its caption as the
+    note, or skip (what was given before stays)."""
+    evidence = None
+    if message.photo:
+        evidence = (message.photo[-1].file_id, "photo")
+    elif message.document:
+        evidence = (message.document.file_id, "document")
+    if evidence is not None:
+        note = (message.caption or "").strip()
         if len(note) > NOTE_MAX:
             return _Decision("again", problem="too_long", outcome="refused:too_long")
-        return _Decision("next", {"note": note or None}, outcome="note")
-    if message.photo:
-        return _Decision(
-            "next", {"evidence": (message.photo[-1].file_id, "photo")}, outcome="evidence"
-        )
-    if message.document:
-        return _Decision(
-            "next", {"evidence": (message.document.file_id, "document")}, outcome="evidence"
-        )
+        fields: dict[str, Any] = {"evidence": evidence}
+        if note:
+            fields["note"] = note
+        return _Decision("next", fields, outcome="evidence")
+    text = message.text
+    if text is None:
+        return _Decision("again", problem="details_expected", outcome="refused:details_expected")
     if _is(context, text, "selfscore.skip"):
-        return _Decision("next", outcome="evidence")
-    return _Decision("again", problem="file_expected", outcome="refused:file_expected")
+        return _Decision("next", outcome="details:skipped")
+    note = text.strip()
+    if len(note) > NOTE_MAX:
+        return _Decision("again", problem="too_long", outcome="refused:too_long")
+    return _Decision("next", {"note": note or None}, outcome="note")
 
 
 async def _record(
@@ -600,7 +663,9 @@ async def _item_press(update: Update, context: KaoheContext, press: keyboards.Pr
         None,
     )
     step, item, target = steps_of(sheet, only=answer.key)[0]
-    return await _ask(update, context, sheet, Position(period_id, step, item, target, change=True))
+    return await _ask(
+        update, context, sheet, Position(period_id, step, item, target, change=True), footer=True
+    )
 
 
 async def _submit_press(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
@@ -691,7 +756,10 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
             ],
             # The state says that a question is open; the position says which (and so what
             # kind of message answers it).
-            states={step: answers for step in Step},
+            states={
+                **{step: answers for step in Step},
+                **{legacy: answers for legacy in LEGACY_STEPS},
+            },
             fallbacks=[
                 QUESTIONS.cancel_fallback(
                     _leave,

@@ -25,6 +25,7 @@ __all__ = [
     "parse_day",
     "parse_figure",
     "parse_text",
+    "read_chinese_whole",
     "read_day",
 ]
 
@@ -35,6 +36,7 @@ class FigureProblem(StrEnum):
     NOT_A_NUMBER = "not_a_number"
     TOO_MANY_DECIMALS = "too_many_decimals"
     OUT_OF_RANGE = "out_of_range"
+    UNCLEAR_CHINESE = "unclear_chinese"  # Chinese numerals, but not one whole number for sure
 
 
 @dataclass(frozen=True)
@@ -57,29 +59,116 @@ def parse_figure(
     minimum: Decimal = Decimal(0),
     maximum: Decimal | None = Decimal(100),
     decimals: int = 1,
+    units: tuple[str, ...] = (),
 ) -> Figure:
     """Read a score or an actual figure as typed on a phone.
 
     Full-width digits and the ideographic full stop are accepted (Chinese keyboards type them),
-    surrounding spaces are ignored; anything else that is not a plain decimal number is refused,
-    as is a figure with more than ``decimals`` decimals or outside ``minimum``-``maximum``.
+    surrounding spaces are ignored, and so is one of ``units`` after the figure (``88分``,
+    ``88 分`` with ``units=("分",)``). A whole number may be written in Chinese numerals
+    (``九十``, ``八十五``, ``一百``: :func:`read_chinese_whole`); Chinese numerals that do not
+    name one whole number for sure (``八五``, ``一百五``, ``八十七点五``) are refused as
+    unclear rather than guessed. Anything else that is not a plain decimal number is refused, as
+    is a figure with more than ``decimals`` decimals or outside ``minimum``-``maximum``.
     """
     if not text:
         return Figure(None, FigureProblem.NOT_A_NUMBER)
     cleaned = unicodedata.normalize("NFKC", text).strip().replace("。", ".")
+    for unit in units:
+        if unit and cleaned.endswith(unit):
+            cleaned = cleaned.removesuffix(unit).rstrip()
+            break
     match = _NUMBER.match(cleaned)
     if match is None:
-        return Figure(None, FigureProblem.NOT_A_NUMBER)
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
-        return Figure(None, FigureProblem.NOT_A_NUMBER)
-    if match.group(2) is not None and len(match.group(2).rstrip("0")) > decimals:
-        return Figure(None, FigureProblem.TOO_MANY_DECIMALS)
+        chars = set(cleaned)
+        if not chars & _CHINESE_NUMERALS or not chars <= _CHINESE_NUMBER_TEXT:
+            return Figure(None, FigureProblem.NOT_A_NUMBER)
+        whole = read_chinese_whole(cleaned)
+        if whole is None:
+            return Figure(None, FigureProblem.UNCLEAR_CHINESE)
+        value = Decimal(whole)
+    else:
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
+            return Figure(None, FigureProblem.NOT_A_NUMBER)
+        if match.group(2) is not None and len(match.group(2).rstrip("0")) > decimals:
+            return Figure(None, FigureProblem.TOO_MANY_DECIMALS)
     upper = MAX_ACTUAL if maximum is None else maximum
     if not minimum <= value <= upper:
         return Figure(None, FigureProblem.OUT_OF_RANGE)
     return Figure(_canonical(value))
+
+
+# Chinese numerals, everyday and financial (大写) forms; 两 is the 2 of 两百.
+_CHINESE_DIGITS: dict[str, int] = {
+    **dict.fromkeys("零〇○", 0),
+    **dict.fromkeys("一壹", 1),
+    **dict.fromkeys("二两兩贰貳", 2),
+    **dict.fromkeys("三叁參", 3),
+    **dict.fromkeys("四肆", 4),
+    **dict.fromkeys("五伍", 5),
+    **dict.fromkeys("六陆陸", 6),
+    **dict.fromkeys("七柒", 7),
+    **dict.fromkeys("八捌", 8),
+    **dict.fromkeys("九玖", 9),
+}
+_CHINESE_UNITS: dict[str, int] = {
+    **dict.fromkeys("十拾", 10),
+    **dict.fromkeys("百佰", 100),
+    **dict.fromkeys("千仟", 1000),
+}
+_CHINESE_NUMERALS = frozenset([*_CHINESE_DIGITS, *_CHINESE_UNITS])
+# What else a message of Chinese numerals may hold and still be meant as a number (then it is
+# unclear rather than "not a number"): 点 and 万, Arabic digits and the decimal point mixed in.
+_CHINESE_NUMBER_TEXT = _CHINESE_NUMERALS | frozenset("点万.0123456789")
+
+
+def read_chinese_whole(text: str) -> int | None:
+    """A whole number below 10000 written in Chinese numerals as a form writes it, or None.
+
+    ``十`` 10, ``十五`` 15, ``九十`` 90, ``八十五`` 85, ``一百`` 100, ``一百零五`` 105,
+    ``一百一十`` 110, ``两千零三十`` 2030, ``零`` 0. Anything that could be read two ways, or
+    only by guessing, is None: digits side by side (``八五``: 85, or 8 and 5?), the spoken
+    shortening ``一百五`` (150, but 105 to some), places out of order or skipped without 零,
+    decimals (``八十七点五``) and Arabic digits mixed in.
+    """
+    if not text:
+        return None
+    if len(text) == 1 and _CHINESE_DIGITS.get(text) == 0:
+        return 0
+    total = 0
+    digit: int | None = None  # the digit waiting for its place
+    place = 10_000  # the last place written; each next one must be lower
+    zero = False  # a 零 after the last place: the next skips at least one place
+    for index, char in enumerate(text):
+        if char in _CHINESE_DIGITS:
+            value = _CHINESE_DIGITS[char]
+            if value == 0:
+                if digit is not None or zero or index == 0 or place == 10_000:
+                    return None
+                zero = True
+                continue
+            if digit is not None:
+                return None  # 八五
+            digit = value
+            continue
+        unit = _CHINESE_UNITS.get(char)
+        if unit is None or unit >= place:
+            return None  # not a numeral, or places out of order (十百, 百百)
+        if digit is None:
+            if index != 0 or unit != 10:
+                return None  # a place without its digit, but for a leading 十 (十五)
+            digit = 1
+        if place != 10_000 and (unit * 100 > place if zero else unit * 10 != place):
+            return None  # a place skipped without 零 (一千五十), or 零 with none skipped
+        total += digit * unit
+        place, digit, zero = unit, None, False
+    if digit is None:
+        return None if zero else total  # ends in 零
+    if place == 10_000 or (place == 10 and not zero) or (zero and place >= 100):
+        return total + digit  # 五, 八十五, 一百零五
+    return None  # 一百五: 150 in speech, but not for sure
 
 
 def _canonical(value: Decimal) -> Decimal:

@@ -40,9 +40,9 @@ async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fak
     await town.open_month(2026, 11)
     wang = await town.signup("王芳")
     await wang.command("selfscore")
-    await answer_all(wang, ["85", "完成入户核查 32 户"])
-    await wang.send_photo(file_id="wang-photo")
-    await answer_all(wang, ["90", "跳过", "跳过", "87.5", "跳过", "跳过"])
+    await wang.send("85")
+    await wang.send_photo(file_id="wang-photo", caption="完成入户核查 32 户")
+    await answer_all(wang, ["90", "跳过", "87.5", "跳过"])
     await wang.press(SUBMIT)
 
     head = await town.signup("郑海涛")  # head of 经济发展办公室
@@ -441,7 +441,7 @@ async def test_typed_rating_while_a_self_score_question_is_open(town: Any, texts
     head = await town.signup("郑海涛")  # also a cadre, half-way through his own self-score
     await head.command("selfscore")
     await head.send("88")
-    assert "本项第 2/3 步" in head.last().text  # his note is awaited
+    assert "本项得分 88.0" in head.last().text  # his note is awaited
     await head.command("rate")
     await head.press(person(texts, "todo", "冯超"))
     await head.press(item(texts, "本职工作"))

@@ -23,6 +23,7 @@ from tests.harness.appraisal import (
     rating_lines,
     rating_of,
 )
+from tests.harness.phone import phone_lines
 
 self_rating = partial(rating_of, source="self")
 lines = partial(rating_lines, source="self")
@@ -48,7 +49,6 @@ async def test_village_cadre_scores_three_items_with_note_and_evidence(
     due = period.closes_at.astimezone(ZoneInfo("Asia/Shanghai"))  # shown in the town's zone
     assert f"截止 {due.month}月{due.day}日 {due:%H:%M}" in first
     assert "第 1/3 项：本职工作" in first and "权重 70" in first
-    assert "之后还有 2 项" in first
     assert wang.reply_keyboard() == [
         ["100", "95", "90", "85"],
         ["80", "75", "70", "60"],
@@ -56,18 +56,16 @@ async def test_village_cadre_scores_three_items_with_note_and_evidence(
     ]
 
     await wang.send("85")
-    assert "本项第 2/3 步" in wang.last().text and "本项得分：85.0" in wang.last().text
+    details = wang.last().text  # note and evidence in one optional step
+    assert "第 1/3 项：本职工作" in details and "本项得分 85.0" in details
     assert wang.reply_keyboard() == [[L(texts, "selfscore.skip")], [L(texts, "selfscore.back")]]
-    await wang.send("完成杨柳村 <b>入户</b> 核查 32 户")
-    assert "本项第 3/3 步" in wang.last().text
-    await wang.send_photo(file_id="photo-duty")
+    await wang.send_photo(file_id="photo-duty", caption="完成杨柳村 <b>入户</b> 核查 32 户")
     second = wang.last().text
-    assert "第 2/3 项：中心工作" in second and "之后还有 1 项" in second
-    await answer_all(wang, ["95", L(texts, "selfscore.skip")])
+    assert "第 2/3 项：中心工作" in second
+    await wang.send("95")
     await wang.send_document("台账.pdf", b"%PDF-1.4", file_id="doc-central")
     assert "第 3/3 项：蹲点村党建行政和经济工作" in wang.last().text
-    assert "这是最后一项" in wang.last().text
-    await answer_all(wang, ["87.5", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    await answer_all(wang, ["87.5", L(texts, "selfscore.skip")])  # one skip for an item
 
     saved, summary = wang.messages()[-2:]
     assert "已保存全部答案" in saved.text
@@ -119,7 +117,7 @@ async def test_quantified_item_asks_each_target_and_scores_from_targets(
     feng = await town.signup("冯超")
     await feng.command("selfscore")
     question = feng.last().text
-    assert "第 1/2 项：本职工作" in question and "本项第 1/4 步" in question
+    assert "第 1/2 项：本职工作" in question
     # A month is compared with its share of the year's target: 120 户 ÷ 12 = 10 户.
     assert "目标 1/2：T1 农户信息核查" in question and "本月目标 10户（全年目标值 120户" in question
     assert feng.reply_keyboard() == [[L(texts, "selfscore.back")]]
@@ -134,9 +132,9 @@ async def test_quantified_item_asks_each_target_and_scores_from_targets(
     assert "目标 2/2：T2 台账录入" in feng.last().text
     assert "本月目标 3.33份（全年目标值 40份" in feng.last().text
     await feng.send("2.5")
-    await answer_all(feng, [L(texts, "selfscore.skip")] * 2)
+    await feng.send(L(texts, "selfscore.skip"))
     assert "第 2/2 项：中心工作" in feng.last().text
-    await answer_all(feng, ["85", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    await answer_all(feng, ["85", L(texts, "selfscore.skip")])
 
     summary = feng.last().text
     # T1 min(12/10, 1) = 100, T2 2.5/(40/12) = 75; (60 × 100 + 40 × 75) / 100 = 90.0
@@ -158,7 +156,7 @@ async def test_quantified_item_without_targets_cannot_be_submitted(town: Any, te
     feng = await town.signup("冯超")  # no targets entered by the office
     await feng.command("selfscore")
     assert "第 2/2 项：中心工作" in feng.last().text  # 本职工作 has no question
-    await answer_all(feng, ["85", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    await answer_all(feng, ["85", L(texts, "selfscore.skip")])
     summary = feng.last()
     assert "无法计分" in summary.text and "请联系党政办" in summary.text
     assert SUBMIT not in summary.labels
@@ -195,26 +193,28 @@ async def test_bad_answers_are_refused_and_the_same_question_comes_again(
         await action
         reply = feng.inbox_since(mark)
         assert len(reply) == 1, kind
-        assert reply[0].text.startswith("⚠️ " + problem(texts, kind)), kind
-        assert "第 1/2 项：本职工作" in reply[0].text and "本项第 1/3 步" in reply[0].text
+        # One line says what was wrong, the next asks the same question again; nothing else.
+        said, again = reply[0].text.split("\n")
+        assert said == "⚠️ " + problem(texts, kind), kind
+        assert again.startswith("第 1/2 项：本职工作 — 请打分"), kind
         assert await lines(town, "冯超") == {}, kind
 
     await feng.send("８７．５")  # full-width digits from a Chinese keyboard are fine
     assert (await lines(town, "冯超"))["duty"].score == Decimal("87.5")
-    await feng.send_sticker()  # a sticker where the note is expected
-    assert feng.last().text.startswith("⚠️ " + problem(texts, "text_expected"))
+    await feng.send_sticker()  # a sticker where a note or evidence is expected
+    said, again = feng.last().text.split("\n")
+    assert said == "⚠️ " + problem(texts, "details_expected")
+    assert again.startswith("第 1/2 项：本职工作 — 可写一句")
     await feng.send("x" * 501)
-    assert problem(texts, "too_long") in feng.last().text
-    assert (await lines(town, "冯超"))["duty"].note is None
-    await feng.send(L(texts, "selfscore.skip"))
-    await feng.send("这是说明，不是证明材料")  # text where a photo or a document is expected
-    assert feng.last().text.startswith("⚠️ " + problem(texts, "file_expected"))
-    await feng.send_sticker()
-    assert feng.last().text.startswith("⚠️ " + problem(texts, "file_expected"))
+    assert feng.last().text.startswith("⚠️ " + problem(texts, "too_long"))
+    await feng.send_photo(file_id="proof", caption="x" * 501)
+    assert feng.last().text.startswith("⚠️ " + problem(texts, "too_long"))
     duty = (await lines(town, "冯超"))["duty"]
     assert (duty.note, duty.evidence_file_id) == (None, None)
-    await feng.send_photo(file_id="proof")
+    await feng.send_photo(file_id="proof")  # evidence without a note
     assert "第 2/2 项：中心工作" in feng.last().text
+    duty = (await lines(town, "冯超"))["duty"]
+    assert (duty.note, duty.evidence_file_id) == (None, "proof")
 
 
 async def test_back_goes_to_the_previous_question(town: Any, texts: Any) -> None:
@@ -223,14 +223,12 @@ async def test_back_goes_to_the_previous_question(town: Any, texts: Any) -> None
     await feng.command("selfscore")
     await feng.send(L(texts, "selfscore.back"))
     assert feng.last().text.startswith("⚠️ " + problem(texts, "first"))
-    await answer_all(feng, ["80", "写台账", L(texts, "selfscore.skip")])
+    await answer_all(feng, ["80", "写台账"])
     assert "第 2/2 项：中心工作" in feng.last().text
-    await feng.send(L(texts, "selfscore.back"))  # back to the evidence of 本职工作
-    assert "第 1/2 项：本职工作" in feng.last().text and "本项第 3/3 步" in feng.last().text
+    await feng.send(L(texts, "selfscore.back"))  # back to the note and evidence of 本职工作
+    assert "第 1/2 项：本职工作" in feng.last().text and "现有说明：写台账" in feng.last().text
     await feng.send(L(texts, "selfscore.back"))
-    assert "现在的说明：写台账" in feng.last().text
-    await feng.send(L(texts, "selfscore.back"))
-    assert "已填：80.0" in feng.last().text
+    assert "已填 80 分" in feng.last().text
     await feng.send("82")
     assert (await lines(town, "冯超"))["duty"].score == Decimal(82)
     await feng.send(L(texts, "selfscore.skip"))  # keeps the note
@@ -241,7 +239,7 @@ async def test_cancel_leaves_keeps_the_draft_and_selfscore_resumes(town: Any, te
     await town.open_month(2026, 11)
     feng = await town.signup("冯超")
     await feng.command("selfscore")
-    await answer_all(feng, ["80", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    await answer_all(feng, ["80", L(texts, "selfscore.skip")])
     await feng.command("cancel")
     assert feng.last().text == html_to_text(texts.render("zh", "selfscore/cancelled"))
     assert feng.reply_keyboard() == []
@@ -253,7 +251,7 @@ async def test_cancel_leaves_keeps_the_draft_and_selfscore_resumes(town: Any, te
 
     await feng.command("selfscore")  # resumes at the first unanswered item
     assert "第 2/2 项：中心工作" in feng.last().text
-    await answer_all(feng, ["90", L(texts, "selfscore.skip"), L(texts, "selfscore.skip")])
+    await answer_all(feng, ["90", L(texts, "selfscore.skip")])
     assert "加权合计：81.0" in feng.last().text  # 0.9 × 80 + 0.1 × 90
 
 
@@ -261,7 +259,7 @@ async def test_cancel_button_of_the_summary_keeps_the_draft(town: Any, texts: An
     await town.open_month(2026, 11)
     feng = await town.signup("冯超")
     await feng.command("selfscore")
-    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    await answer_all(feng, ["80", "跳过", "90", "跳过"])
     summary = feng.last()
     await feng.press(L(texts, "selfscore.cancel"))
     assert feng.last().message_id == summary.message_id
@@ -272,6 +270,105 @@ async def test_cancel_button_of_the_summary_keeps_the_draft(town: Any, texts: An
     assert "加权合计：81.0" in feng.last().text and SUBMIT in feng.last().labels
 
 
+# --- on a phone ------------------------------------------------------------------------------
+
+
+async def test_questions_are_short_and_say_the_way_out_once(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    wang = await town.signup("王芳")  # three items
+    mark = wang.mark()
+    await wang.command("selfscore")
+    # One skip passes the optional note and evidence of an item: six answers for three items.
+    await answer_all(wang, ["85", "跳过", "90", "跳过", "80", "跳过"])
+    *questions, _saved, summary = wang.inbox_since(mark)
+    assert len(questions) == 6 and "加权合计" in summary.text
+    first, *others = questions
+    assert phone_lines(first.text) <= 6  # the month, the item, the question and the way out
+    assert all(phone_lines(q.text) <= 5 for q in others), [q.text for q in others]
+    # The way out is said once, on the first question of the run.
+    assert "/cancel" in first.text and not any("/cancel" in q.text for q in others)
+    assert [q.text.split("\n")[0] for q in others[1::2]] == [
+        "第 2/3 项：中心工作（权重 10）",
+        "第 3/3 项：蹲点村党建行政和经济工作（权重 20）",
+    ]
+
+    await wang.command("selfscore")  # everything answered: the summary, no question
+    await wang.press(L(texts, "selfscore.change"))
+    await wang.press(L(texts, "selfscore.item_button", title="中心工作", score="90.0"))
+    change = wang.last().text  # a change is a new run: the way back to the summary, once
+    assert "/cancel" in change and L(texts, "selfscore.back") in change
+    await wang.send("91")
+    assert "/cancel" not in wang.last().text
+
+
+async def test_scores_typed_as_people_type_them(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    typed = {"88分": 88, "88 分": 88, "８８分": 88, "九十": 90, "八十五": 85, "一百": 100}
+    for text, value in typed.items():
+        await feng.send(text)
+        assert (await lines(town, "冯超"))["duty"].score == Decimal(value), text
+        assert "本项得分" in feng.last().text, text  # on to the note
+        await feng.send(L(texts, "selfscore.back"))  # and back to the score
+    for text, kind in (("八五", "unclear_chinese"), ("一百零一", "out_of_range")):
+        await feng.send(text)
+        said, again = feng.last().text.split("\n")
+        assert said == "⚠️ " + problem(texts, kind), text
+        assert again.startswith("第 1/2 项：本职工作 — 已填 100 分"), text
+    assert (await lines(town, "冯超"))["duty"].score == Decimal(100)
+
+
+async def test_keep_the_score_and_change_only_the_note(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11)
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["80", "跳过", "87.5", "跳过"])
+    await feng.press(SUBMIT)
+
+    await feng.press(L(texts, "selfscore.change"))
+    await feng.press(L(texts, "selfscore.item_button", title="中心工作", score="87.5"))
+    keep = L(texts, "selfscore.keep", value="87.5")
+    assert keep == "保持 87.5"
+    assert feng.reply_keyboard()[0] == [keep] and f"点“{keep}”不改" in feng.last().text
+    await feng.send(keep)
+    assert "本项得分 87.5" in feng.last().text  # the score stays; the note is asked
+    await feng.send("牵头完成秋季防火检查")
+    assert "已保存修改" in feng.messages()[-2].text
+    assert "加权合计：80.8" in feng.last().text  # 0.9 × 80 + 0.1 × 87.5 = 80.75
+
+    central = (await lines(town, "冯超"))["central"]
+    assert (central.score, central.note) == (Decimal("87.5"), "牵头完成秋季防火检查")
+    (change,) = await audits(town, "selfscore.change")  # only the note changed
+    assert (change.old_value["note"], change.new_value["note"]) == (None, "牵头完成秋季防火检查")
+    assert "score" not in change.new_value or change.new_value["score"] == "87.5"
+
+    await feng.command("lang", "en")  # the other language's button keeps too
+    await feng.command("selfscore")
+    await feng.press(texts.label("en", "selfscore.change"))
+    await feng.press(texts.label("en", "selfscore.item_button", title="Own duties", score="80.0"))
+    assert feng.reply_keyboard()[0] == ["Keep 80"]
+    await feng.send("保持 80")
+    assert "This item scores 80.0" in feng.last().text
+
+
+async def test_a_quantified_item_keeps_its_actual_figures(town: Any, texts: Any) -> None:
+    await town.open_month(2026, 11, scheme=quantified_scheme())
+    await add_targets(town, "冯超")
+    feng = await town.signup("冯超")
+    await feng.command("selfscore")
+    await answer_all(feng, ["12", "2.5", "跳过", "85", "跳过"])
+    await feng.press(L(texts, "selfscore.change"))
+    await feng.press(L(texts, "selfscore.item_button", title="本职工作", score="90.0"))
+    assert feng.reply_keyboard() == [["保持 12"], [L(texts, "selfscore.back")]]
+    await feng.send("保持 12")
+    assert feng.reply_keyboard()[0] == ["保持 2.5"]
+    await feng.send("3")
+    await feng.send("跳过")
+    saved = await lines(town, "冯超")
+    assert (saved["duty.T1"].actual, saved["duty.T2"].actual) == (Decimal(12), Decimal(3))
+
+
 # --- changing --------------------------------------------------------------------------------
 
 
@@ -279,7 +376,7 @@ async def test_change_an_answer_from_the_summary(town: Any, texts: Any, fake: An
     await town.open_month(2026, 11)
     feng = await town.signup("冯超")
     await feng.command("selfscore")
-    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    await answer_all(feng, ["80", "跳过", "90", "跳过"])
     summary = feng.last()
     assert "加权合计：81.0" in summary.text
 
@@ -296,8 +393,8 @@ async def test_change_an_answer_from_the_summary(town: Any, texts: Any, fake: An
     await feng.press(L(texts, "selfscore.change"))
     await feng.press(L(texts, "selfscore.item_button", title="本职工作", score="80.0"))
     question = feng.last()
-    assert "正在修改这一项" in question.text and "已填：80.0" in question.text
-    await answer_all(feng, ["95", "补录了台账", L(texts, "selfscore.skip")])
+    assert "本职工作（权重 90） · 修改" in question.text and "已填 80 分" in question.text
+    await answer_all(feng, ["95", "补录了台账"])
     saved, updated = feng.messages()[-2:]
     assert "已保存修改" in saved.text
     assert "加权合计：94.5" in updated.text  # 0.9 × 95 + 0.1 × 90
@@ -313,7 +410,7 @@ async def test_submitted_self_score_can_be_changed_until_the_deadline_and_is_aud
     await town.open_month(2026, 11)
     feng = await town.signup("冯超")
     await feng.command("selfscore")
-    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    await answer_all(feng, ["80", "跳过", "90", "跳过"])
     await feng.press(SUBMIT)
     submitted = await self_rating(town, "冯超")
     assert submitted is not None and submitted.total == Decimal("81.0")
@@ -324,7 +421,7 @@ async def test_submitted_self_score_can_be_changed_until_the_deadline_and_is_aud
     assert shown.buttons == [[L(texts, "selfscore.change"), L(texts, "selfscore.close")]]
     await feng.press(L(texts, "selfscore.change"))
     await feng.press(L(texts, "selfscore.item_button", title="中心工作", score="90.0"))
-    await answer_all(feng, ["70", "临时抽调，中心工作少", L(texts, "selfscore.skip")])
+    await answer_all(feng, ["70", "临时抽调，中心工作少"])
     assert "修改已留痕" in feng.messages()[-2].text
     assert "加权合计：79.0" in feng.last().text  # 0.9 × 80 + 0.1 × 70
 
@@ -357,7 +454,7 @@ async def test_double_tap_on_submit_submits_once(town: Any, texts: Any) -> None:
     await town.open_month(2026, 11)
     feng = await town.signup("冯超")
     await feng.command("selfscore")
-    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    await answer_all(feng, ["80", "跳过", "90", "跳过"])
     summary = feng.last()
     data = next(d for d in summary.callback_data if ":submit:" in d)
     first = await feng.press_data(data, message_id=summary.message_id)
@@ -382,10 +479,10 @@ async def test_repeated_update_records_once_and_selfscore_repeats_the_open_quest
     count = len(feng.messages())
     await town.sim.replay(update)  # Telegram delivers the same update again
     assert len(feng.messages()) == count
-    assert "本项第 2/3 步" in feng.last().text
+    assert "本项得分 80.0" in feng.last().text
     await feng.command("selfscore")  # in the middle: the same question again
-    assert "第 1/2 项：本职工作" in feng.last().text and "本项第 2/3 步" in feng.last().text
-    await answer_all(feng, ["跳过", "跳过", "90", "跳过", "跳过"])
+    assert "第 1/2 项：本职工作" in feng.last().text and "本项得分 80.0" in feng.last().text
+    await answer_all(feng, ["跳过", "90", "跳过"])
     assert {k: v.score for k, v in (await lines(town, "冯超")).items()} == {
         "duty": Decimal(80),
         "central": Decimal(90),
@@ -425,22 +522,60 @@ async def test_restart_in_the_middle_resumes_at_the_same_step(
     wang = await town.signup("王芳")
     await wang.command("selfscore")
     await wang.send("85")
-    assert "本项第 2/3 步" in wang.last().text  # waiting for the note of 本职工作
+    assert "本项得分 85.0" in wang.last().text  # waiting for the note or evidence of 本职工作
 
     await town.sim.__aexit__(None, None, None)  # the bot stops, as on a real shutdown
     app2 = build_application(settings, request=FakeRequest(fake), rate_limit=False)
     async with Simulator(app2, fake, via="processor") as sim2:
         again = sim2.user(wang.id, "王芳")
-        await again.send("完成入户核查")
-        assert "第 1/3 项：本职工作" in again.last().text
-        assert "本项第 3/3 步" in again.last().text  # the evidence question came next
-        await again.send_photo(file_id="after-restart")
+        await again.send_photo(file_id="after-restart", caption="完成入户核查")
         assert "第 2/3 项：中心工作" in again.last().text
         async with app2.services.sessions() as session:
             rows = {r.line_key: r for r in (await session.exec(select(RatingLine))).all()}
     assert rows["duty"].score == Decimal(85)
     assert rows["duty"].note == "完成入户核查"
     assert rows["duty"].evidence_file_id == "after-restart"
+
+
+async def test_a_conversation_saved_at_the_old_note_or_evidence_step_goes_on(
+    town: Any, texts: Any, settings: Any, fake: Any
+) -> None:
+    """A bot upgraded while a cadre was at the note (or evidence) question of the version that
+    asked them one after the other: the next message answers the one step that asks both."""
+    from bot.app import build_application
+    from bot.emulator.request import FakeRequest
+    from bot.emulator.simulator import Simulator
+    from storage.engine import create_engine, make_session_factory
+    from storage.models import PersistedConversation, PersistedData
+
+    await town.open_month(2026, 11)
+    wang = await town.signup("王芳")
+    await wang.command("selfscore")
+    await wang.send("85")
+    await town.sim.__aexit__(None, None, None)
+    engine = create_engine(settings.database_url)
+    try:
+        async with make_session_factory(engine)() as session:  # as the older version left them
+            states = (await session.exec(select(PersistedConversation))).all()
+            (row,) = [r for r in states if r.name == "selfscore" and r.state == "details"]
+            row.state = "evidence"
+            session.add(row)
+            user = await session.get(PersistedData, ("user", str(wang.id)))
+            assert user is not None and user.data["selfscore"]["step"] == "details"
+            user.data = {**user.data, "selfscore": {**user.data["selfscore"], "step": "note"}}
+            session.add(user)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+    app2 = build_application(settings, request=FakeRequest(fake), rate_limit=False)
+    async with Simulator(app2, fake, via="processor") as sim2:
+        again = sim2.user(wang.id, "王芳")
+        await again.send("完成入户核查")
+        assert "第 2/3 项：中心工作" in again.last().text
+        async with app2.services.sessions() as session:
+            rows = {r.line_key: r for r in (await session.exec(select(RatingLine))).all()}
+    assert (rows["duty"].score, rows["duty"].note) == (Decimal(85), "完成入户核查")
 
 
 async def test_no_open_month_says_when_the_next_window_opens(town: Any, texts: Any) -> None:
@@ -477,7 +612,7 @@ async def test_closed_period_refuses_late_answers_and_old_buttons(town: Any, tex
     period = await town.open_month(2026, 11)
     feng = await town.signup("冯超")
     await feng.command("selfscore")
-    await answer_all(feng, ["80", "跳过", "跳过", "90", "跳过", "跳过"])
+    await answer_all(feng, ["80", "跳过", "90", "跳过"])
     summary = feng.last()
     await feng.press(L(texts, "selfscore.change"))
     await feng.press(L(texts, "selfscore.item_button", title="中心工作", score="90.0"))
@@ -552,6 +687,6 @@ async def test_self_score_in_english(town: Any, texts: Any) -> None:
     assert feng.reply_keyboard()[-1] == [texts.label("en", "selfscore.back")]
     await feng.send("lots")
     assert feng.last().text.startswith("⚠️ " + problem(texts, "not_a_number", lang="en"))
-    await answer_all(feng, ["80", "Skip", "Skip", "90", "Skip", "Skip"])
+    await answer_all(feng, ["80", "Skip", "90", "Skip"])
     assert "Weighted total: 81.0" in feng.last().text
     assert feng.last().buttons[0] == [texts.label("en", "selfscore.submit")]
