@@ -2,12 +2,19 @@
 supervise, with inline buttons on one message.
 
 ``/rate`` sends ONE message listing the people the caller rates, each with their state (rated ✅,
-waiting for the self-score ⏳, to rate ✏️). Every further step edits that same message: a person
-(their submitted self-score per item, with notes and evidence on request), an item (score
-buttons, "same as the self-score", "type a number"; for a quantified item each target's actual
-figure, "same as reported" or typed), and Confirm. A score leads straight on to the next item
-still to rate, and after the last one back to the person with Confirm. There is a Back button at
-every level.
+waiting for the self-score ⏳, to rate ✏️). Every press edits that same message: a person
+(their submitted self-score per item, notes cut to a line so that the screen fits a phone, with
+evidence on request), an item (score buttons, "same as the self-score", "type a number"; for a
+quantified item each target's actual figure, "same as reported" or typed), and Confirm. A score
+leads straight on to the next item still to rate, and after the last one back to the person with
+Confirm; the press is answered with a toast naming the item and the score, and the next screen
+opens with the item's number and title and a line saying what was just recorded, so that a
+second tap on the same spot cannot score the next item unseen. There is a Back button at every
+level.
+
+A typed figure is confirmed in a new message at the bottom of the chat (where the rater is
+looking after typing), which carries the buttons from then on; the message the figure was asked
+in, further up, loses its buttons.
 
 Callback data (``bot.chat.keyboards``): ``rate:<action>:<period>[:<ratee>[:<item>[:<arg>]]]``, e.g.
 ``rate:s:12:34:duty:90``. Every press is checked again on the server before anything else: the
@@ -67,6 +74,8 @@ RATERS = (Role.HEAD, Role.LEADER)
 # The score buttons of a judged item (any other 0-100 figure can be typed).
 SCORE_CHOICES = ("95", "90", "85", "80", "75", "70", "60")
 SAME_AS_SELF = "self"
+# What a typed score may carry after it (88分).
+SCORE_UNITS = ("分",)
 
 
 @unique
@@ -246,13 +255,16 @@ async def _person(
     )
 
 
-def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKeyboardMarkup]:
+def _person_view(
+    context: KaoheContext, person: _Person, *, scored: Scored | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     period_id, ratee_id = person.period.id, person.ratee.id
     text = context.render(
         "rating/person",
         p=person,
         deadline=context.local(person.period.closes_at),
         own_submitted=person.own.submitted,
+        scored=scored.as_template() if scored else None,
     )
     rows: list[list[InlineKeyboardButton]] = []
     for answer in person.head.answers:
@@ -291,8 +303,42 @@ def _person_view(context: KaoheContext, person: _Person) -> tuple[str, InlineKey
     return text, keyboards.markup(rows)
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A figure just recorded: shown on the screen it leads to (and in the press's toast)."""
+
+    title: str
+    target: Target | None
+    score: Decimal | None
+    actual: Decimal | None
+
+    def as_template(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "target": self.target,
+            "score": self.score,
+            "actual": self.actual,
+        }
+
+
+def _scored(
+    context: KaoheContext,
+    person: _Person,
+    item_key: str | None,
+    target: Target | None,
+    **fields: Any,
+) -> Scored | None:
+    """What ``fields`` (a score, or a target's actual) recorded on ``item_key``; None if nothing."""
+    answer = person.head.answer(item_key) if item_key else None
+    if answer is None or not fields:
+        return None
+    return Scored(
+        answer.item.title(context.lang), target, fields.get("score"), fields.get("actual")
+    )
+
+
 def _after_scoring(
-    context: KaoheContext, person: _Person, item_key: str
+    context: KaoheContext, person: _Person, item_key: str, scored: Scored | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Where a score of ``item_key`` leads: the next item still to rate (a head between meetings
     rates item after item without a detour), else the person with Confirm."""
@@ -302,12 +348,17 @@ def _after_scoring(
         for key in keys[at + 1 :] + keys[:at]:
             answer = person.head.answer(key)
             if answer is not None and not answer.complete:
-                return _item_view(context, person, key)
-    return _person_view(context, person)
+                return _item_view(context, person, key, scored=scored)
+    return _person_view(context, person, scored=scored)
 
 
 def _item_view(
-    context: KaoheContext, person: _Person, item_key: str, *, typing: Pending | None = None
+    context: KaoheContext,
+    person: _Person,
+    item_key: str,
+    *,
+    typing: Pending | None = None,
+    scored: Scored | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     period_id, ratee_id = person.period.id, person.ratee.id
     head = person.head.answer(item_key)
@@ -327,6 +378,7 @@ def _item_view(
         count=len(person.head.answers),
         typing=typing is not None,
         typing_target=typing_target,
+        scored=scored.as_template() if scored else None,
     )
     back_person = RATE.button(
         context.label("rate.back_person", name=person.ratee.name), "p", period_id, ratee_id
@@ -588,13 +640,14 @@ async def _rating_press(update: Update, context: KaoheContext, press: keyboards.
         await _edit(context, chat_id, message_id, _list_view(context, checked.period, rows))
         return END
     assert checked.ratee is not None and person is not None
-    await presses.answer(update, context, _scored_toast(context, person, checked))
+    scored = _scored(context, person, checked.item, checked.target, **(checked.fields or {}))
+    await presses.answer(update, context, _scored_toast(context, person, scored))
     if checked.action in ("p", "s"):
         forget_typing(context)
         view = (
             _person_view(context, person)
             if checked.action == "p"
-            else _after_scoring(context, person, checked.item or "")
+            else _after_scoring(context, person, checked.item or "", scored)
         )
         await _edit(context, chat_id, message_id, view)
         return END
@@ -625,22 +678,13 @@ async def _rating_press(update: Update, context: KaoheContext, press: keyboards.
     return Step.TYPING
 
 
-def _scored_toast(context: KaoheContext, person: _Person, checked: _Checked) -> str | None:
+def _scored_toast(context: KaoheContext, person: _Person, scored: Scored | None) -> str | None:
     """What a score press answers: the item and the score just given (a toast, not an alert),
     so that a second tap on the same spot cannot silently score the next item unseen."""
-    if checked.fields is None or checked.item is None:
-        return None
-    answer = person.head.answer(checked.item)
-    if answer is None:
+    if scored is None:
         return None
     return context.texts.render_plain(
-        context.lang,
-        "rating/scored_short",
-        name=person.ratee.name,
-        title=answer.item.title(context.lang),
-        target=checked.target,
-        score=checked.fields.get("score"),
-        actual=checked.fields.get("actual"),
+        context.lang, "rating/scored_short", name=person.ratee.name, **scored.as_template()
     )
 
 
@@ -773,6 +817,7 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
         await message.reply_text(context.render("rating/nothing_pending"))
         return END
     problem: str | None = None
+    scored: Scored | None = None
     async with context.unit_of_work() as session:
         period = await open_period(
             session=session, period_id=pending.period, unit_id=rater.unit_id, now=context.now()
@@ -794,7 +839,11 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
         )
         target = found[1] if found else None
         if person is not None and answer is not None and (pending.target is None or found):
-            figure = parse_figure(message.text, maximum=None if target else Decimal(100))
+            figure = (
+                parse_figure(message.text, maximum=None)
+                if target
+                else parse_figure(message.text, units=SCORE_UNITS)
+            )
             if figure.problem is not None or message.text is None:
                 problem = (
                     figure.problem.value if figure.problem and message.text else "number_expected"
@@ -804,6 +853,7 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
                 assert period is not None and ratee is not None
                 await _save(context, session, period, ratee, answer.key, target, fields)
                 person = await _person(context, period, ratee, session)
+                scored = _scored(context, person, answer.key, target, **fields)
     if period is None:
         forget_typing(context)
         context.set_outcome(update.update_id, "rate:closed")
@@ -832,12 +882,15 @@ async def typed_msg(update: Update, context: KaoheContext) -> object:
         return None
     forget_typing(context)
     context.set_outcome(update.update_id, "rate:typed")
-    view = (
-        _item_view(context, person, pending.item)
+    text, markup = (
+        _item_view(context, person, pending.item, scored=scored)
         if target is not None
-        else _after_scoring(context, person, pending.item)
+        else _after_scoring(context, person, pending.item, scored)
     )
-    await _edit(context, pending.chat, pending.message, view)
+    # Confirmed where the rater is looking, at the bottom; the screen further up, where the
+    # figure was asked for, keeps its text but gives its buttons to the new message.
+    await message.reply_text(text, reply_markup=markup)
+    await presses.strip_buttons(context, pending.chat, pending.message)
     return END
 
 

@@ -14,6 +14,7 @@ from bot.rules.roles import Role
 from storage.engine import transaction
 from storage.models import Cadre, Period, PeriodState
 from storage.queries import ratings as ratings_q
+from storage.queries.roster import assessed_cadres
 from tests.harness.appraisal import (
     SUBMIT,
     L,
@@ -28,6 +29,7 @@ from tests.harness.appraisal import (
     rating_of,
     submit_self,
 )
+from tests.harness.phone import PHONE_TEXT_LINES, phone_lines, screen_lines
 
 head_rating = partial(rating_of, source="head")
 head_lines = partial(rating_lines, source="head")
@@ -36,7 +38,9 @@ head_lines = partial(rating_lines, source="head")
 # --- the head's flow ------------------------------------------------------------------------
 
 
-async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fake: Any) -> None:
+async def test_head_rates_a_cadre_by_buttons_on_one_message_and_typed_scores_below(
+    town: Any, texts: Any, fake: Any
+) -> None:
     await town.open_month(2026, 11)
     wang = await town.signup("王芳")
     await wang.command("selfscore")
@@ -50,7 +54,7 @@ async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fak
     board = head.last()
     assert "2026年11月考评打分" in board.text and "本部门：" in board.text
     assert "⏳ 冯超 — 等待自评" in board.text and "✏️ 王芳 — 自评已交，待评分" in board.text
-    assert board.labels == [person(texts, "wait", "冯超"), person(texts, "todo", "王芳")]
+    assert board.labels == [person(texts, "todo", "王芳"), person(texts, "wait", "冯超")]
     assert "郑海涛" not in board.text  # never themselves
     mark = head.mark()
     calls = len(fake.calls)
@@ -59,8 +63,9 @@ async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fak
     assert answer.answered and not answer.show_alert
     card = head.last()
     assert card.message_id == board.message_id and card.edit_count == 1
-    assert "评分：王芳" in card.text and "本人自评已提交，合计 86.0" in card.text
-    assert "自评：85.0 · 📎照片" in card.text and "说明：完成入户核查 32 户" in card.text
+    assert card.text.startswith("王芳 · 经济发展办公室 · 蹲点杨柳村")
+    assert "第 1/2 位 · 自评已交，合计 86.0" in card.text
+    assert "1. 本职工作：85.0 📎" in card.text and "说明：完成入户核查 32 户" in card.text
     assert card.buttons == [
         [item(texts, "本职工作"), L(texts, "rate.evidence")],
         [item(texts, "中心工作")],
@@ -72,20 +77,35 @@ async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fak
 
     await head.press(item(texts, "本职工作"))
     view = head.last()
-    assert "王芳 · 本职工作" in view.text and "第 1/3 项" in view.text
+    assert view.text.startswith("第 1/3 项：本职工作（权重 70）\n评分对象：王芳")
+    assert "刚记下" not in view.text
     assert view.buttons == [
         ["95", "90", "85", "80"],
         ["75", "70", "60"],
         [L(texts, "rate.same_self", value="85.0"), L(texts, "rate.type")],
         [L(texts, "rate.back_person", name="王芳")],
     ]
-    await head.press("90")
+    answer = await head.press("90")
+    # The press is answered with the item and the score, and the next item says so first.
+    assert answer.text == texts.render_plain(
+        "zh", "rating/scored_short", name="王芳", title="本职工作", target=None, score=90
+    )
+    assert "本职工作" in answer.text and "90" in answer.text and not answer.show_alert
     view = head.last()  # straight on to the next item still to rate
-    assert "王芳 · 中心工作" in view.text and "第 2/3 项" in view.text
-    await head.press(L(texts, "rate.same_self", value="90.0"))
-    assert "王芳 · 蹲点村党建行政和经济工作" in head.last().text
+    assert view.text.startswith(
+        "第 2/3 项：中心工作（权重 10）\n评分对象：王芳\n✓ 刚记下：本职工作 90.0 分"
+    )
+    assert "<b>第 2/3 项：中心工作</b>" in (view.html or "")
+    answer = await head.press(L(texts, "rate.same_self", value="90.0"))
+    assert "中心工作" in (answer.text or "") and "90.0" in (answer.text or "")
+    assert head.last().text.startswith("第 3/3 项：蹲点村党建行政和经济工作")
     await head.press(L(texts, "rate.back_person", name="王芳"))  # Back without scoring
-    assert "还有 1 项未评" in head.last().text and "您的评分：90.0" in head.last().text
+    assert "还有 1 项未评" in head.last().text
+    assert head.last().labels[:3] == [
+        item(texts, "本职工作", "90.0"),
+        L(texts, "rate.evidence"),
+        item(texts, "中心工作", "90.0"),
+    ]
     await head.press(item(texts, "蹲点村党建行政和经济工作"))
     await head.press(L(texts, "rate.type"))
     assert "请在聊天框输入分数" in head.last().text
@@ -107,19 +127,25 @@ async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fak
     assert "这里需要输入一个数字" in head.last().text
     assert set(await head_lines(town, "王芳")) == {"duty", "central"}
     await head.send("88.5")
-    card = next(m for m in head.messages() if m.message_id == board.message_id)
-    assert "3. 蹲点村党建行政和经济工作（权重 20）" in card.text
-    assert "您的评分：88.5" in card.text
+    # The typed score is confirmed where the head is looking: a new message at the bottom,
+    # which carries the buttons from now on; the message far up keeps its text only.
+    card = head.last()
+    assert card.message_id != board.message_id and card.edit_count == 0
+    assert card.text.startswith("王芳 · 经济发展办公室")
+    assert "✓ 刚记下：蹲点村党建行政和经济工作 88.5 分" in card.text
+    assert item(texts, "蹲点村党建行政和经济工作", "88.5") in card.labels
     # 90 × 70 + 90 × 10 + 88.5 × 20 = 8970 → 89.7
     confirm = L(texts, "rate.confirm", total="89.7")
     assert [confirm] in card.buttons
-    assert len(head.inbox_since(mark)) == 4  # only the four refusals were new messages
+    old = next(m for m in head.messages() if m.message_id == board.message_id)
+    assert old.buttons == [] and "请在聊天框输入分数" in old.text
+    assert len(head.inbox_since(mark)) == 5  # the four refusals and the confirmation
 
-    answer = await head.press(confirm, message=board.message_id)
+    answer = await head.press(confirm, message=card.message_id)
     assert answer.text == texts.render(
         "zh", "rating/submitted_short", name="王芳", sheet=_Total("89.7")
     )
-    card = next(m for m in head.messages() if m.message_id == board.message_id)
+    card = next(m for m in head.messages() if m.message_id == card.message_id)
     assert "✅ 已提交，合计 89.7" in card.text and [confirm] not in card.buttons
     rating = await head_rating(town, "王芳")
     zheng = await town.cadre("郑海涛")
@@ -131,11 +157,11 @@ async def test_head_rates_a_cadre_editing_one_message(town: Any, texts: Any, fak
         "village": Decimal("88.5"),
     }
 
-    await head.press(L(texts, "rate.back_list"), message=board.message_id)
-    board = next(m for m in head.messages() if m.message_id == board.message_id)
-    assert board.labels == [person(texts, "wait", "冯超"), person(texts, "done", "王芳")]
+    await head.press(L(texts, "rate.back_list"), message=card.message_id)
+    board = next(m for m in head.messages() if m.message_id == card.message_id)
+    assert board.labels == [person(texts, "done", "王芳"), person(texts, "wait", "冯超")]
     assert "✅ 王芳 — 已评 89.7" in board.text and "还有 1 位待评" in board.text
-    assert len(head.inbox_since(mark)) == 4
+    assert len(head.inbox_since(mark)) == 5
 
 
 class _Total:
@@ -188,7 +214,7 @@ async def test_head_may_rate_before_the_self_score_arrives(town: Any, texts: Any
     head = await town.signup("郑海涛")
     await head.command("rate")
     await head.press(person(texts, "wait", "冯超"))
-    assert "本人还没有提交自评" in head.last().text
+    assert "⏳ 还没交自评，可以先评" in head.last().text
     await head.press(item(texts, "本职工作"))
     assert L(texts, "rate.same_self", value="85.0") not in head.last().labels
     assert head.last().labels[-2:] == [
@@ -210,7 +236,7 @@ async def test_head_may_rate_before_the_self_score_arrives(town: Any, texts: Any
     await head.press(L(texts, "rate.back_list"))
     assert "✅ 冯超 — 已评 84.5" in head.last().text
     await head.press(person(texts, "done", "冯超"))
-    assert "本人自评已提交，合计 90.0" in head.last().text  # shown once it arrives
+    assert "自评已交，合计 90.0" in head.last().text  # shown once it arrives
 
 
 async def test_quantified_item_same_as_reported_or_typed(town: Any, texts: Any) -> None:
@@ -243,10 +269,11 @@ async def test_quantified_item_same_as_reported_or_typed(town: Any, texts: Any) 
     await head.send("-2")
     assert "实际完成数不能小于 0" in head.last().text
     await head.send("2")
-    view = next(m for m in head.messages() if m.message_id == view.message_id)
-    assert "上报：3份 · 您确认：2份" in view.text
-    assert "按您确认的数，本项得分：84.0" in view.text  # (60 × 100 + 40 × 60) / 100
-    await head.press(L(texts, "rate.back_person", name="冯超"), message=view.message_id)
+    typed = head.last()  # confirmed below, on the same item
+    assert typed.message_id != view.message_id and "✓ 刚记下：本职工作 T2 2份" in typed.text
+    assert "上报：3份 · 您确认：2份" in typed.text
+    assert "按您确认的数，本项得分：84.0" in typed.text  # (60 × 100 + 40 × 60) / 100
+    await head.press(L(texts, "rate.back_person", name="冯超"), message=typed.message_id)
     await head.press(item(texts, "中心工作"))
     await head.press("80")
     # T1 100, T2 2/(40/12) = 60: (60 × 100 + 40 × 60) / 100 = 84; total 0.9 × 84 + 0.1 × 80
@@ -255,6 +282,116 @@ async def test_quantified_item_same_as_reported_or_typed(town: Any, texts: Any) 
     assert rating is not None and rating.total == Decimal("83.6")
     lines = await head_lines(town, "冯超")
     assert (lines["duty.T1"].actual, lines["duty.T2"].actual) == (Decimal(13), Decimal(2))
+
+
+# --- on a phone ------------------------------------------------------------------------------
+
+
+async def test_every_score_press_is_answered_with_the_item_and_the_score(
+    town: Any, texts: Any
+) -> None:
+    period = await town.open_month(2026, 11)
+    await submit_self(town, period, "王芳", {"duty": "85", "central": "90", "village": "80"})
+    head = await town.signup("郑海涛")
+    await head.command("rate")
+    await head.press(person(texts, "todo", "王芳"))
+    await head.press(item(texts, "本职工作"))
+
+    def toast(title: str, score: str) -> str:
+        return texts.render_plain(
+            "zh",
+            "rating/scored_short",
+            name="王芳",
+            title=title,
+            target=None,
+            score=Decimal(score),
+        )
+
+    # The same spot tapped twice: two items scored, and each answer says which.
+    first = await head.press("85")
+    assert head.last().text.startswith("第 2/3 项：中心工作")
+    second = await head.press("85")
+    assert (first.text, second.text) == (toast("本职工作", "85"), toast("中心工作", "85"))
+    assert not first.show_alert and not second.show_alert
+    card = head.last()  # the last item leads back to the person, saying what was recorded
+    assert card.text.startswith("第 3/3 项：蹲点村党建行政和经济工作")
+    third = await head.press(L(texts, "rate.same_self", value="80.0"))
+    assert third.text == toast("蹲点村党建行政和经济工作", "80")
+    assert "✓ 刚记下：蹲点村党建行政和经济工作 80.0 分" in head.last().text
+    assert [L(texts, "rate.confirm", total="84.0")] in head.last().buttons
+    # A press that scores nothing (a person, an item) answers without a toast.
+    opened = await head.press(item(texts, "中心工作", "85.0"))
+    assert opened.answered and not opened.text
+
+
+async def test_a_typed_score_with_a_unit_or_in_chinese_numerals(town: Any, texts: Any) -> None:
+    period = await town.open_month(2026, 11)
+    await submit_self(town, period, "冯超", {"duty": "85", "central": "90"})
+    head = await town.signup("郑海涛")
+    await head.command("rate")
+    await head.press(person(texts, "todo", "冯超"))
+    await head.press(item(texts, "本职工作"))
+    await head.press(L(texts, "rate.type"))
+    await head.send("八五")
+    assert "这个中文数字读不准" in head.last().text
+    await head.send("八十八分")
+    assert (await head_lines(town, "冯超"))["duty"].score == Decimal(88)
+    assert "✓ 刚记下：本职工作 88.0 分" in head.last().text
+    await head.press(L(texts, "rate.type"))
+    await head.send("９２ 分")
+    assert (await head_lines(town, "冯超"))["central"].score == Decimal(92)
+
+
+async def test_the_person_screen_fits_a_phone_for_everyone_of_the_example_town(
+    town: Any, texts: Any
+) -> None:
+    """Every rater of the example town, every person they rate, each with a self-score as long
+    as it can be: every item with the longest note and evidence. The person screen's text takes
+    at most ~15 lines of a small phone, and with its buttons it is read without scrolling."""
+    period = await town.open_month(2026, 11)
+    note = "完成入户核查，整理台账，协助开展秋季防火宣传。" * 25
+    async with town.services.sessions() as session:
+        assessed = await assessed_cadres(session=session, unit_id=town.services.unit_id)
+    for cadre in assessed:
+        items = ["duty", "central", "village"] if cadre.village else ["duty", "central"]
+        await submit_self(
+            town,
+            period,
+            cadre.name,
+            dict.fromkeys(items, "85"),
+            notes=dict.fromkeys(items, note[:500]),
+            evidence={key: (f"{cadre.name}-{key}", "photo") for key in items},
+        )
+    raters = ["李明", "郑海涛", "陈静", "蒋伟", "赵建国", "钱志强", "孙丽华"]
+    sizes: dict[tuple[str, str], tuple[int, int]] = {}
+    for rater in raters:
+        user = await town.signup(rater)
+        await user.command("rate")
+        board = user.last()
+        for label in board.labels:
+            await user.press(label, message=board.message_id)
+            screen = user.last()
+            sizes[(rater, label)] = (phone_lines(screen.text), screen_lines(screen))
+            await user.press(L(texts, "rate.back_list"), message=board.message_id)
+    assert len(sizes) == len(assessed)  # everyone assessed has a rater, and only one
+    largest = max(sizes.values())
+    assert largest[0] <= PHONE_TEXT_LINES, sizes
+    assert max(screen for _, screen in sizes.values()) <= 25, sizes
+
+    # The largest of them once every item is scored: the line saying what was just recorded
+    # and the Confirm button come in, and it still fits.
+    head = town.person("陈静")
+    await head.command("rate")
+    await head.press(person(texts, "todo", "褚文斌"))
+    await head.press(item(texts, "本职工作"))
+    for _ in range(3):
+        await head.press("90")
+    done = head.last()
+    assert "✓ 刚记下" in done.text and [L(texts, "rate.confirm", total="90.0")] in done.buttons
+    assert phone_lines(done.text) <= PHONE_TEXT_LINES and screen_lines(done) <= 25, done.text
+    # The item's own screen shows the note whole; the person's cuts it to a line.
+    notes = [line for line in done.text.split("\n") if "说明：完成入户核查" in line]
+    assert len(notes) == 3 and all(phone_lines(line) == 1 for line in notes), notes
 
 
 # --- server-side checks ---------------------------------------------------------------------
@@ -397,7 +534,7 @@ async def test_leader_rates_the_heads_they_supervise(town: Any, texts: Any) -> N
     await mayor.press(person(texts, "todo", "郑海涛"))
     await mayor.press(item(texts, "本职工作"))
     for title in ("本职工作", "中心工作"):
-        assert f"郑海涛 · {title}" in mayor.last().text
+        assert f"项：{title}（权重" in mayor.last().text and "评分对象：郑海涛" in mayor.last().text
         await mayor.press(L(texts, "rate.same_self", value="90.0"))
     await mayor.press(L(texts, "rate.confirm", total="90.0"))
     rating = await head_rating(town, "郑海涛")
@@ -428,9 +565,9 @@ async def test_person_who_is_head_and_leader_sees_both_lists(town: Any, texts: A
     await li_ming.command("rate")
     board = li_ming.last()
     assert "本部门：" in board.text and "分管的部门负责人：" in board.text
-    assert board.labels == [
-        person(texts, "wait", "吴磊"),
+    assert board.labels == [  # in the roster's order
         person(texts, "wait", "周晓燕"),
+        person(texts, "wait", "吴磊"),
         person(texts, "wait", "蒋伟"),
     ]
 
@@ -495,7 +632,7 @@ async def test_rating_in_english(town: Any, texts: Any) -> None:
     await head.command("rate")
     assert "Ratings for November 2026" in head.last().text
     await head.press("✏️ 冯超")
-    assert "Self-score submitted, total 85.5" in head.last().text
+    assert "self-score submitted, total 85.5" in head.last().text
     await head.press(texts.label("en", "rate.item", title="Own duties", score="—"))
     await head.press(texts.label("en", "rate.type"))
     await head.send("lots")
@@ -524,9 +661,9 @@ async def test_who_rates_whom_and_participation(town: Any) -> None:
         assert await rater("王芳") == "郑海涛"
         assert await rater("郑海涛") == "钱志强"
         assert await rater("李明") == "赵建国"
-        assert await ratees("郑海涛") == ["冯超", "王芳"]
+        assert await ratees("郑海涛") == ["王芳", "冯超"]  # in the roster's order
         assert await ratees("钱志强") == ["郑海涛", "陈静"]
-        assert await ratees("李明") == ["吴磊", "周晓燕"]
+        assert await ratees("李明") == ["周晓燕", "吴磊"]
         assert await ratees("冯超") == []
         states = await ratings_q.participation(session=session, period_id=period.id)
     assert states[names["冯超"].id] == {"self": "submitted", "head": "missing"}
