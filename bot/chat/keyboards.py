@@ -15,6 +15,7 @@ to the bot (the review's and the appeal's to come) is one more entry in a table.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -213,6 +214,42 @@ def button(label: str, family: str, action: str, *values: object) -> InlineKeybo
     """A button of a declared family, by the family's name (for code that sends another
     capability's buttons, such as the scheduler's start buttons)."""
     return Family.all[family].button(label, action, *values)
+
+
+#: What one row of buttons may hold on a small phone (320 points wide, labels of about 14
+#: points), in columns: a Han character is two, a Latin letter or digit one. Telegram gives
+#: each button of a row the same width and cuts a label that does not fit its share, so a
+#: row's widest label (with its padding) times its number of buttons must stay within this.
+ROW_COLUMNS = 40
+#: The padding and the gap each button takes besides its label, in columns.
+BUTTON_COLUMNS = 2
+
+
+def row_fits(labels: Sequence[str]) -> bool:
+    """Whether a row of buttons with these labels fits a small phone uncut."""
+    return not labels or (max(map(columns, labels)) + BUTTON_COLUMNS) * len(labels) <= ROW_COLUMNS
+
+
+def columns(label: str) -> int:
+    """How wide ``label`` is on a phone, in columns (:data:`ROW_COLUMNS`)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in label)
+
+
+def fit(
+    buttons: Iterable[InlineKeyboardButton], *, most: int = 4
+) -> list[list[InlineKeyboardButton]]:
+    """Buttons in rows that fit a small phone, in order: at most ``most`` a row, and a label
+    too long to share a row (a long department's name) on a row of its own."""
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for button in buttons:
+        if row and (len(row) >= most or not row_fits([b.text for b in [*row, button]])):
+            rows.append(row)
+            row = []
+        row.append(button)
+    if row:
+        rows.append(row)
+    return rows
 
 
 def markup(rows: Iterable[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:

@@ -1,10 +1,21 @@
 """The office's records in chat: ``/discipline``, ``/reward``, ``/deduct``; and ``/status``.
 
-``/discipline`` records a violation of the office rules (机关制度) for the open month: pick a
-department, a person, a violation of the month's frozen catalogue, the date, an optional note,
-then confirm. ``/reward`` and ``/deduct`` record a one-off reward or deduction on the year-end
-bonus: department, person, amount, written reason, confirm. Each command also leads to the
-month's (or year's) records with an Undo button per record; records are never deleted.
+``/discipline`` records a violation of the office rules (机关制度) for the open month: pick
+people (a department, then its people, ticked ✓: the absentees of one meeting are one record
+each, made in one flow), a violation of the month's frozen catalogue, the date, an optional
+note, then confirm. ``/reward`` and ``/deduct`` record a one-off reward or deduction on the
+year-end bonus: people, amount, written reason, confirm. Each command also leads to the month's
+(or year's) records with an Undo button per record; records are never deleted.
+
+Which month a violation counts in: the month of its date while that month's window is open,
+else the window open now. One month is open at a time, and a violation may carry any date from
+the 1st of the open month to its window's deadline, so a lateness on 2 December recorded while
+November's window is open (December's has not opened) counts in November; the date step says
+so, and the confirmation says so plainly whenever the date lies outside the month it counts in.
+
+A discipline record and a deduction are told to the person concerned, privately and with the
+reason, by a message queued in the outbox in the unit of work that writes the record (so it is
+queued exactly when, and as often as, the record is written: once); undoing one tells them too.
 
 One message carries each flow and is edited in place by every button. A typed answer (a date, a
 note, an amount, a reason) gets the next step as a new message, and the old message loses its
@@ -28,7 +39,8 @@ Callback data (family ``off``), always ``off:<action>:<token>[:<arg>]``:
 
 =======================  ====================================================================
 ``dept:<t>:<dept>``      show the people of a department
-``who:<t>:<cadre>``      pick that person
+``who:<t>:<cadre>``      tick (or untick) that person
+``next:<t>``             go on with the people ticked
 ``vio:<t>:<key>``        pick that violation of the frozen catalogue
 ``day:<t>:<yyyymmdd>``   pick that date (today / yesterday)
 ``skip:<t>``             no note
@@ -71,15 +83,17 @@ from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation
+from bot.chat.names import shown
 from bot.core.clock import aware_utc
 from bot.rules.figures import InputError, parse_amount, parse_day, parse_text
 from bot.rules.numbers import plain
 from bot.rules.roles import Role
-from bot.rules.scheme import Scheme
-from storage.models import BonusEntryKind, Period
+from bot.rules.scheme import Scheme, Violation
+from storage.models import BonusEntryKind, Cadre, Period
 from storage.queries import office as office_q
+from storage.queries import outbox as outbox_q
 from storage.queries import periods as periods_q
-from storage.queries.roster import unit_cadre, unit_department
+from storage.queries import roster as roster_q
 from storage.queries.schemes import scheme_of
 
 _T = keyboards.TOKEN("token")
@@ -88,6 +102,7 @@ OFFICE = keyboards.Family(
     {
         "dept": (_T, keyboards.ID("department")),
         "who": (_T, keyboards.ID("cadre")),
+        "next": (_T,),
         "vio": (_T, keyboards.KEY("violation")),
         "day": (_T, keyboards.DATE("day")),
         "skip": (_T,),
@@ -126,8 +141,8 @@ class Kind(StrEnum):
 class Step(StrEnum):
     """Where a flow stands; the typed ones are also the states of the typed conversation."""
 
-    DEPARTMENT = "department"  # pick a department (buttons)
-    PERSON = "person"  # pick a person of that department (buttons)
+    DEPARTMENT = "department"  # pick a department (buttons), or go on with the people ticked
+    PERSON = "person"  # tick people of that department (buttons), then go on
     VIOLATION = "violation"  # pick a violation of the frozen catalogue (buttons)
     DATE = "date"  # when it happened: today / yesterday, or typed
     NOTE = "note"  # an optional note: typed, or skipped with a button
@@ -158,7 +173,7 @@ BACK_TO = {Step.LIST: Step.DEPARTMENT, Step.UNDO: Step.LIST}
 # The draft's field that each step fills in.
 FIELDS = {
     Step.DEPARTMENT: "department_id",
-    Step.PERSON: "cadre_id",
+    Step.PERSON: "cadre_ids",
     Step.VIOLATION: "violation",
     Step.DATE: "day",
     Step.NOTE: "note",
@@ -183,13 +198,14 @@ class Draft:
     year: int
     period_id: int | None = None  # the open month (discipline; bonus entries when one is open)
     department_id: int | None = None
-    cadre_id: int | None = None
+    cadre_ids: list[int] = field(default_factory=list)  # the people ticked, in the order ticked
     violation: str | None = None
     day: str | None = None  # ISO date
     note: str | None = None
     amount: str | None = None
     reason: str | None = None
-    record_id: int | None = None  # the record recorded (DONE) or to undo (UNDO)
+    record_id: int | None = None  # the record to undo (UNDO)
+    record_ids: list[int] = field(default_factory=list)  # the records recorded (DONE)
     page: int = 0
     message_id: int | None = None
 
@@ -199,6 +215,8 @@ class Draft:
         if not isinstance(data, dict):
             return None
         known = {f.name for f in fields(cls)}
+        if data.get("cadre_id") and not data.get("cadre_ids"):  # a draft kept by an older version
+            data = {**data, "cadre_ids": [data["cadre_id"]]}
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
         except TypeError:
@@ -234,7 +252,7 @@ class Draft:
         position = flow.index(answered)
         for later in flow[position + 1 :]:
             if later in FIELDS:
-                setattr(self, FIELDS[later], None)
+                setattr(self, FIELDS[later], [] if later == Step.PERSON else None)
         self.step = flow[position + 1].value
 
     def fresh(self, step: Step) -> Draft:
@@ -349,8 +367,9 @@ class FlowView:
     number: int | None  # the step's place in the flow (1-based), None outside the flow
     total: int
     rest: list[str]  # the steps still to come
-    department: str | None = None
-    cadre: str | None = None
+    department: str | None = None  # the department whose people are shown (PERSON)
+    people: list[tuple[str, str]] = field(default_factory=list)  # ticked: (name, department)
+    one_department: str | None = None  # the department of every person ticked, if one
     violation: str | None = None
     points: Decimal | None = None
     day: date | None = None
@@ -358,6 +377,8 @@ class FlowView:
     amount: Decimal | None = None
     reason: str | None = None
     choices: list[tuple[int, str]] = field(default_factory=list)  # (id, name) to pick from
+    picked: set[int] = field(default_factory=set)  # ids ticked (the ✓ on their buttons)
+    deadline: datetime | None = None  # the open month's deadline, local (discipline)
     violations: list[tuple[str, str, Decimal]] = field(default_factory=list)  # key, title, points
     first: date | None = None
     last: date | None = None
@@ -401,7 +422,11 @@ async def _count(context: KaoheContext, session: AsyncSession, draft: Draft) -> 
 
 
 async def _records(
-    context: KaoheContext, session: AsyncSession, draft: Draft, scheme: Scheme | None
+    context: KaoheContext,
+    session: AsyncSession,
+    draft: Draft,
+    scheme: Scheme | None,
+    names: roster_q.Naming,
 ) -> list[RecordLine]:
     unit_id = _unit(context)
     lines = []
@@ -415,7 +440,7 @@ async def _records(
                 RecordLine(
                     n=n,
                     id=record.id or 0,
-                    name=view.name,
+                    name=shown(context, view.cadre, names),
                     what=_violation_title(scheme, record.violation_key, context.lang),
                     points=record.deduction,
                     day=record.occurred_on,
@@ -433,7 +458,7 @@ async def _records(
             RecordLine(
                 n=n,
                 id=entry.id or 0,
-                name=bonus.name,
+                name=shown(context, bonus.cadre, names),
                 what=f"{entry.amount:.2f}",
                 points=None,
                 day=context.local(entry.created_at).date(),
@@ -469,14 +494,18 @@ async def _view(context: KaoheContext, session: AsyncSession, draft: Draft) -> F
         total=len(flow),
         rest=[s.value for s in flow[flow.index(step) + 1 :]] if step in flow else [],
     )
+    names = await roster_q.naming(session=session, unit_id=unit_id)
     if draft.department_id is not None:
-        department = await unit_department(
-            session=session, unit_id=unit_id, department_id=draft.department_id
-        )
-        view.department = department.name if department is not None else None
-    if draft.cadre_id is not None:
-        cadre = await unit_cadre(session=session, unit_id=unit_id, cadre_id=draft.cadre_id)
-        view.cadre = cadre.name if cadre is not None else None
+        view.department = names.departments.get(draft.department_id)
+    for cadre_id in draft.cadre_ids:
+        cadre = await roster_q.unit_cadre(session=session, unit_id=unit_id, cadre_id=cadre_id)
+        if cadre is not None:
+            view.people.append((shown(context, cadre, names), names.department(cadre)))
+            view.picked.add(cadre_id)
+    if len({department for _, department in view.people}) == 1:
+        view.one_department = view.people[0][1]
+    if period is not None and draft.kind == Kind.DISCIPLINE:
+        view.deadline = context.local(period.closes_at)
     if draft.violation is not None and scheme is not None:
         view.violation = _violation_title(scheme, draft.violation, context.lang)
         view.points = scheme.violation(draft.violation).points
@@ -492,7 +521,7 @@ async def _view(context: KaoheContext, session: AsyncSession, draft: Draft) -> F
     elif step == Step.PERSON:
         groups = await office_q.assessed_by_department(session=session, unit_id=unit_id)
         people = next((g.people for g in groups if g.department.id == draft.department_id), [])
-        view.choices = [(c.id or 0, c.name) for c in people]
+        view.choices = [(c.id or 0, shown(context, c, names)) for c in people]
     elif step == Step.VIOLATION and scheme is not None:
         view.violations = [(v.key, v.title(context.lang), v.points) for v in scheme.violations]
     elif step == Step.DATE and period is not None:
@@ -503,7 +532,7 @@ async def _view(context: KaoheContext, session: AsyncSession, draft: Draft) -> F
         yesterday = today - timedelta(days=1)
         view.yesterday = yesterday if view.first <= yesterday <= view.last else None
     elif step in (Step.LIST, Step.DONE, Step.UNDO):
-        records = await _records(context, session, draft, scheme)
+        records = await _records(context, session, draft, scheme, names)
         view.count = len(records)
         view.pages = max(1, -(-len(records) // PAGE_SIZE))
         view.page = min(max(draft.page, 0), view.pages - 1)
@@ -513,10 +542,10 @@ async def _view(context: KaoheContext, session: AsyncSession, draft: Draft) -> F
 
 
 def _button(
-    context: KaoheContext, draft: Draft, label: str, action: str, *args: object
+    context: KaoheContext, draft: Draft, label: str, action: str, *args: object, **params: Any
 ) -> InlineKeyboardButton:
     """A flow button: ``label`` is a key of labels.toml; the draft's token goes first."""
-    return OFFICE.button(context.label(label), action, draft.token, *args)
+    return OFFICE.button(context.label(label, **params), action, draft.token, *args)
 
 
 def _nav(context: KaoheContext, draft: Draft, *, back: bool = True) -> list[InlineKeyboardButton]:
@@ -531,6 +560,11 @@ def _grid(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
+def _onward(context: KaoheContext, draft: Draft, picked: int) -> InlineKeyboardButton:
+    """Go on with the people ticked (refused with a word while nobody is)."""
+    return _button(context, draft, "office.onward", "next", n=picked)
+
+
 def _list_label(context: KaoheContext, draft: Draft, count: int) -> str:
     key = "office.records_month" if draft.kind == Kind.DISCIPLINE else "office.records_year"
     return context.label(key, count=count, year=draft.year)
@@ -541,16 +575,35 @@ def _keyboard(context: KaoheContext, draft: Draft, view: FlowView) -> InlineKeyb
     token = draft.token
     rows: list[list[InlineKeyboardButton]] = []
     if step == Step.DEPARTMENT:
-        rows += _grid([OFFICE.button(name, "dept", token, i) for i, name in view.choices], 2)
+        rows += keyboards.fit(
+            [OFFICE.button(name, "dept", token, i) for i, name in view.choices], most=2
+        )
+        if view.people:
+            rows.append([_onward(context, draft, len(view.people))])
+        rows.append([OFFICE.button(_list_label(context, draft, view.count), "list", token, 0)])
+        rows.append([_button(context, draft, "office.cancel", "x")])
+        return keyboards.markup(rows)
+    if step == Step.PERSON:
+        rows += keyboards.fit(
+            [
+                OFFICE.button(
+                    context.label("office.picked", name=name) if i in view.picked else name,
+                    "who",
+                    token,
+                    i,
+                )
+                for i, name in view.choices
+            ],
+            most=3,
+        )
+        rows.append([_onward(context, draft, len(view.people))])
         rows.append(
             [
-                OFFICE.button(_list_label(context, draft, view.count), "list", token, 0),
+                _button(context, draft, "office.departments", "back"),
                 _button(context, draft, "office.cancel", "x"),
             ]
         )
         return keyboards.markup(rows)
-    if step == Step.PERSON:
-        rows += _grid([OFFICE.button(name, "who", token, i) for i, name in view.choices], 3)
     elif step == Step.VIOLATION:
         rows += [
             [
@@ -787,18 +840,31 @@ async def _pick_department(update: Update, context: KaoheContext, draft: Draft, 
     if not any(g.department.id == arg for g in groups):
         return await _refuse(update, context, "not_found")
     await _ack(update, context)
+    # The people ticked in other departments stay ticked: one record may concern several.
     draft.department_id = arg
-    draft.advance(Step.DEPARTMENT)
+    draft.step = Step.PERSON.value
     return await _show(update, context, draft)
 
 
 async def _pick_person(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
+    """Tick a person of the department shown, or untick them."""
     async with context.services.sessions() as session:
         cadre = await office_q.assessed_cadre(session=session, unit_id=_unit(context), cadre_id=arg)
-    if cadre is None or cadre.department_id != draft.department_id:
+    if cadre is None or cadre.department_id != draft.department_id or cadre.id is None:
         return await _refuse(update, context, "not_found")
     await _ack(update, context)
-    draft.cadre_id = cadre.id
+    if cadre.id in draft.cadre_ids:
+        draft.cadre_ids.remove(cadre.id)
+    else:
+        draft.cadre_ids.append(cadre.id)
+    return await _show(update, context, draft)
+
+
+async def _onward_people(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
+    """Go on with the people ticked; with nobody ticked, say so."""
+    if not draft.cadre_ids:
+        return await _refuse(update, context, "nobody_picked")
+    await _ack(update, context)
     draft.advance(Step.PERSON)
     return await _show(update, context, draft)
 
@@ -928,6 +994,8 @@ async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: Any) -
                 actor=actor,
                 now=context.now(),
             )
+        if outcome is office_q.UndoOutcome.UNDONE:
+            await _tell_undone(context, session, draft, arg)
     context.set_outcome(update.update_id, f"office:undo:{outcome.value}")
     await _ack(update, context)
     listing = draft.fresh(Step.LIST)
@@ -935,62 +1003,201 @@ async def _undo(update: Update, context: KaoheContext, draft: Draft, arg: Any) -
     return await _show(update, context, listing)
 
 
+async def _tell_undone(
+    context: KaoheContext, session: AsyncSession, draft: Draft, record_id: int
+) -> None:
+    """Tell the person of a discipline record or deduction just undone that it no longer counts."""
+    unit_id = _unit(context)
+    if draft.kind == Kind.DISCIPLINE:
+        found = await office_q.discipline_record(
+            session=session, unit_id=unit_id, period_id=draft.period_id or 0, record_id=record_id
+        )
+        period = await _period(context, session, draft)
+        if found is None or period is None:
+            return
+        record = found.record
+        await _tell(
+            context,
+            session,
+            found.cadre,
+            key=f"office:discipline:{record_id}",
+            period=period,
+            undone=True,
+            kind=draft.kind,
+            violation=scheme_of(period).violation(record.violation_key),
+            points=record.deduction,
+            day=record.occurred_on,
+            note=record.note,
+        )
+    elif draft.kind == Kind.DEDUCTION:
+        bonus = await office_q.bonus_entry(
+            session=session,
+            unit_id=unit_id,
+            year=draft.year,
+            kind=draft.bonus_kind,
+            entry_id=record_id,
+        )
+        if bonus is None:
+            return
+        await _tell(
+            context,
+            session,
+            bonus.cadre,
+            key=f"office:deduction:{record_id}",
+            period=None,
+            undone=True,
+            kind=draft.kind,
+            year=bonus.entry.year,
+            amount=bonus.entry.amount,
+            reason=bonus.entry.reason,
+        )
+
+
 async def _confirm(update: Update, context: KaoheContext, draft: Draft, arg: Any) -> object:
+    """Record the draft, one record a person ticked, and tell each of them (not of a reward)."""
     # Take the draft out first: a second tap on Confirm finds no draft and records nothing.
     _drop(context)
     unit_id = _unit(context)
     async with context.services.sessions() as session:
-        cadre = await office_q.assessed_cadre(
-            session=session, unit_id=unit_id, cadre_id=draft.cadre_id or 0
-        )
+        people = [
+            await office_q.assessed_cadre(session=session, unit_id=unit_id, cadre_id=cadre_id)
+            for cadre_id in draft.cadre_ids
+        ]
         period = await _period(context, session, draft)
-    complete = cadre is not None and (
-        (draft.violation is not None and draft.day is not None and period is not None)
-        if draft.kind == Kind.DISCIPLINE
-        else (draft.amount is not None and bool(draft.reason))
+    cadres = [c for c in people if c is not None]
+    complete = (
+        bool(cadres)
+        and len(cadres) == len(people)
+        and (
+            (draft.violation is not None and draft.day is not None and period is not None)
+            if draft.kind == Kind.DISCIPLINE
+            else (draft.amount is not None and bool(draft.reason))
+        )
     )
     if not complete:
         draft.save(context)
         return await _refuse(update, context, "not_found")
     actor = context.cadre
-    assert actor is not None and cadre is not None
+    assert actor is not None
+    record_ids = []
     async with context.unit_of_work() as session:
-        if draft.kind == Kind.DISCIPLINE:
-            assert period is not None and draft.violation is not None and draft.day is not None
-            record_id = (
-                await office_q.record_discipline(
-                    session=session,
-                    unit_id=unit_id,
-                    period_id=period.id or 0,
-                    cadre=cadre,
-                    violation_key=draft.violation,
-                    deduction=scheme_of(period).violation(draft.violation).points,
-                    occurred_on=date.fromisoformat(draft.day),
-                    note=draft.note,
-                    actor=actor,
-                    now=context.now(),
-                    draft_token=draft.token,
-                )
-            ).id
-        else:
-            record_id = (
-                await office_q.record_bonus_entry(
-                    session=session,
-                    unit_id=unit_id,
-                    year=draft.year,
-                    cadre=cadre,
-                    kind=draft.bonus_kind,
-                    amount=Decimal(draft.amount or 0),
-                    reason=draft.reason or "",
-                    actor=actor,
-                    now=context.now(),
-                    draft_token=draft.token,
-                )
-            ).id
+        for cadre in cadres:
+            record_ids.append(await _record(context, session, draft, period, cadre, actor))
     context.set_outcome(update.update_id, f"office:recorded:{draft.kind}")
     await _ack(update, context)
-    done = replace(draft, token=_token(), step=Step.DONE.value, record_id=record_id)
+    done = replace(draft, token=_token(), step=Step.DONE.value, record_ids=record_ids)
     return await _show(update, context, done)
+
+
+async def _record(
+    context: KaoheContext,
+    session: AsyncSession,
+    draft: Draft,
+    period: Period | None,
+    cadre: Cadre,
+    actor: Cadre,
+) -> int:
+    """Write the draft's record for ``cadre`` (once per flow token and person) and queue the
+    word to them in the same unit of work; return the record's id."""
+    unit_id = _unit(context)
+    now = context.now()
+    if draft.kind == Kind.DISCIPLINE:
+        assert period is not None and draft.violation is not None and draft.day is not None
+        violation = scheme_of(period).violation(draft.violation)
+        record = await office_q.record_discipline(
+            session=session,
+            unit_id=unit_id,
+            period_id=period.id or 0,
+            cadre=cadre,
+            violation_key=draft.violation,
+            deduction=violation.points,
+            occurred_on=date.fromisoformat(draft.day),
+            note=draft.note,
+            actor=actor,
+            now=now,
+            draft_token=draft.token,
+        )
+        assert record.id is not None
+        await _tell(
+            context,
+            session,
+            cadre,
+            key=f"office:discipline:{record.id}",
+            period=period,
+            kind=draft.kind,
+            violation=violation,
+            points=record.deduction,
+            day=record.occurred_on,
+            note=record.note,
+        )
+        return record.id
+    entry = await office_q.record_bonus_entry(
+        session=session,
+        unit_id=unit_id,
+        year=draft.year,
+        cadre=cadre,
+        kind=draft.bonus_kind,
+        amount=Decimal(draft.amount or 0),
+        reason=draft.reason or "",
+        actor=actor,
+        now=now,
+        draft_token=draft.token,
+    )
+    assert entry.id is not None
+    if draft.kind == Kind.DEDUCTION:
+        await _tell(
+            context,
+            session,
+            cadre,
+            key=f"office:deduction:{entry.id}",
+            period=None,
+            kind=draft.kind,
+            year=entry.year,
+            amount=entry.amount,
+            reason=entry.reason,
+        )
+    return entry.id
+
+
+async def _tell(
+    context: KaoheContext,
+    session: AsyncSession,
+    cadre: Cadre,
+    *,
+    key: str,
+    period: Period | None,
+    undone: bool = False,
+    violation: Violation | None = None,
+    **values: Any,
+) -> None:
+    """Queue a private word to ``cadre`` about a record of theirs, in their language, in the
+    caller's unit of work: the outbox key (the record, and whether it was undone) keeps it to
+    one message however often the work is done. Someone not signed up cannot be told."""
+    if cadre.telegram_user_id is None:
+        return
+    lang = context.texts.lang(cadre.language)
+    text = context.texts.render(
+        lang,
+        "office/notice",
+        name=cadre.name,
+        undone=undone,
+        period=period,
+        violation=violation.title(lang) if violation is not None else None,
+        **values,
+    )
+    event = f"{key}:undone" if undone else key
+    await outbox_q.enqueue(
+        session=session,
+        unit_id=cadre.unit_id,
+        key=f"{event}:{cadre.id}",
+        event=event,
+        kind="office",
+        chat_id=cadre.telegram_user_id,
+        text=text,
+        period_id=period.id if period is not None else None,
+        cadre_id=cadre.id,
+        now=context.now(),
+    )
 
 
 Action = Any
@@ -998,7 +1205,9 @@ Action = Any
 ACTIONS: dict[tuple[Step | None, str], Action] = {
     (Step.DEPARTMENT, "dept"): _pick_department,
     (Step.DEPARTMENT, "list"): _list,
+    (Step.DEPARTMENT, "next"): _onward_people,
     (Step.PERSON, "who"): _pick_person,
+    (Step.PERSON, "next"): _onward_people,
     (Step.VIOLATION, "vio"): _pick_violation,
     (Step.DATE, "day"): _pick_day,
     (Step.NOTE, "skip"): _skip_note,

@@ -165,8 +165,10 @@ async def _add(
     return record
 
 
-async def _named(session: AsyncSession, model: type[Record], *where: Any) -> list[tuple[Any, str]]:
-    """The records of ``model`` matching ``where``, with their cadre's name, oldest first."""
+async def _named(
+    session: AsyncSession, model: type[Record], *where: Any
+) -> list[tuple[Any, Cadre]]:
+    """The records of ``model`` matching ``where``, with the person each concerns, oldest first."""
     rows = (
         await session.exec(
             select(model, Cadre)
@@ -175,7 +177,7 @@ async def _named(session: AsyncSession, model: type[Record], *where: Any) -> lis
             .order_by(col(model.id))
         )
     ).all()
-    return [(record, cadre.name) for record, cadre in rows]
+    return [(record, cadre) for record, cadre in rows]
 
 
 async def _count(session: AsyncSession, model: type[Record], *where: Any) -> int:
@@ -184,9 +186,10 @@ async def _count(session: AsyncSession, model: type[Record], *where: Any) -> int
     return int(result.one())
 
 
-async def _name_of(session: AsyncSession, cadre_id: int) -> str:
+async def _cadre_of(session: AsyncSession, unit_id: int, cadre_id: int) -> Cadre:
     cadre = await session.get(Cadre, cadre_id)
-    return cadre.name if cadre else ""
+    assert cadre is not None and cadre.unit_id == unit_id  # a record's person is the unit's
+    return cadre
 
 
 async def _undo(
@@ -278,9 +281,13 @@ async def record_discipline(
 
 @dataclass(frozen=True)
 class _Named:
-    """A record with the name of the person it concerns."""
+    """A record with the person it concerns."""
 
-    name: str
+    cadre: Cadre
+
+    @property
+    def name(self) -> str:
+        return self.cadre.name
 
 
 @dataclass(frozen=True)
@@ -303,7 +310,7 @@ async def discipline_records(
         DisciplineRecord.unit_id == unit_id,
         DisciplineRecord.period_id == period_id,
     )
-    return [DisciplineView(name=name, record=record) for record, name in rows]
+    return [DisciplineView(cadre=cadre, record=record) for record, cadre in rows]
 
 
 async def count_discipline_records(*, session: AsyncSession, unit_id: int, period_id: int) -> int:
@@ -323,7 +330,7 @@ async def discipline_record(
     record = await session.get(DisciplineRecord, record_id)
     if record is None or record.unit_id != unit_id or record.period_id != period_id:
         return None
-    return DisciplineView(name=await _name_of(session, record.cadre_id), record=record)
+    return DisciplineView(cadre=await _cadre_of(session, unit_id, record.cadre_id), record=record)
 
 
 async def undo_discipline(
@@ -424,7 +431,7 @@ async def bonus_entries(
         BonusEntry.year == year,
         BonusEntry.kind == kind.value,
     )
-    return [BonusView(name=name, entry=entry) for entry, name in rows]
+    return [BonusView(cadre=cadre, entry=entry) for entry, cadre in rows]
 
 
 async def count_bonus_entries(
@@ -447,7 +454,7 @@ async def bonus_entry(
     entry = await session.get(BonusEntry, entry_id)
     if entry is None or entry.unit_id != unit_id or entry.year != year or entry.kind != kind:
         return None
-    return BonusView(name=await _name_of(session, entry.cadre_id), entry=entry)
+    return BonusView(cadre=await _cadre_of(session, unit_id, entry.cadre_id), entry=entry)
 
 
 async def undo_bonus_entry(

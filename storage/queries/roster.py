@@ -8,7 +8,7 @@ the caller's unit of work decides, so that a whole import lands or nothing does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from storage.models import AuditLog, Cadre, Department, Unit
 
 __all__ = [
     "ImportReport",
+    "Naming",
     "PersonRef",
     "RosterImportError",
     "department_members",
@@ -35,6 +36,7 @@ __all__ = [
     "import_roster",
     "list_cadres",
     "namesakes",
+    "naming",
     "roster_rows",
     "supervised_heads",
 ]
@@ -200,6 +202,31 @@ async def namesakes(*, session: AsyncSession, unit_id: int) -> set[str]:
         .having(func.count() > 1)
     )
     return set((await session.exec(statement)).all())
+
+
+@dataclass(frozen=True)
+class Naming:
+    """What showing a person unambiguously takes: the unit's department names, and the names
+    two active people share (shown with the department: "张伟（党政办）")."""
+
+    departments: Mapping[int, str]
+    namesakes: frozenset[str]
+
+    def department(self, cadre: Cadre) -> str:
+        return self.departments.get(cadre.department_id, "")
+
+    def ambiguous(self, cadre: Cadre) -> bool:
+        return cadre.name in self.namesakes
+
+
+async def naming(*, session: AsyncSession, unit_id: int) -> Naming:
+    """The unit's :class:`Naming` as the roster stands."""
+    return Naming(
+        departments={
+            d.id: d.name for d in await departments(session=session, unit_id=unit_id) if d.id
+        },
+        namesakes=frozenset(await namesakes(session=session, unit_id=unit_id)),
+    )
 
 
 async def get_cadre_by_telegram(

@@ -26,6 +26,7 @@ from storage.models import (
     Cadre,
     Department,
     DisciplineRecord,
+    OutboxMessage,
     Period,
     PeriodState,
     Rating,
@@ -64,6 +65,13 @@ def _data(user: SimUser, action: str) -> str:
     return next(d for d in user.last().callback_data if d.split(":")[1] == action)
 
 
+async def _pick(clerk: SimUser, texts: Any, *names: str, lang: str = "zh") -> None:
+    """On the person step: tick ``names``, then go on."""
+    for name in names:
+        await clerk.press(name)
+    await clerk.press(texts.label(lang, "office.onward", n=len(names)))
+
+
 async def _to_date_step(clerk: SimUser, texts: Any) -> int:
     """/discipline → 经济发展办公室 → 王芳 → 迟到; return the flow message's id."""
     await clerk.command("discipline")
@@ -71,12 +79,20 @@ async def _to_date_step(clerk: SimUser, texts: Any) -> int:
     assert "第 1/6 步" in flow.text and "选部门" in flow.text
     await clerk.press("经济发展办公室")
     assert "第 2/6 步" in clerk.last().text
-    assert set(clerk.last().labels) == {"冯超", "王芳", "郑海涛", "◀ 返回", "✖ 取消"}
-    await clerk.press("王芳")
+    # The roster's order (the head first), not the code points' (冯 王 郑).
+    assert clerk.last().labels == [
+        "郑海涛",
+        "王芳",
+        "冯超",
+        texts.label("zh", "office.onward", n=0),
+        texts.label("zh", "office.departments"),
+        "✖ 取消",
+    ]
+    await _pick(clerk, texts, "王芳")
     assert "第 3/6 步" in clerk.last().text
     await clerk.press(texts.label("zh", "office.violation", title="迟到", points="2"))
     message = clerk.last()
-    assert message.message_id == flow.message_id and message.edit_count == 3
+    assert message.message_id == flow.message_id and message.edit_count == 4
     assert "第 4/6 步：日期" in message.text and "事项：迟到（扣 2 分）" in message.text
     return flow.message_id
 
@@ -219,7 +235,7 @@ async def test_deduction_comes_from_the_frozen_scheme(town: Any, texts: Any) -> 
     await town.open_month(today.year, today.month, scheme=scheme)
     await clerk.command("discipline")
     await clerk.press("经济发展办公室")
-    await clerk.press("王芳")
+    await _pick(clerk, texts, "王芳")
     await clerk.press(texts.label("zh", "office.violation", title="迟到", points="4.5"))
     await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
     await clerk.press(texts.label("zh", "office.skip"))
@@ -238,11 +254,15 @@ async def test_back_buttons_and_cancel(town: Any, texts: Any) -> None:
     assert "第 3/6 步" in clerk.last().text
     await clerk.press(texts.label("zh", "office.back"))
     assert "第 2/6 步" in clerk.last().text
-    await clerk.press(texts.label("zh", "office.back"))
+    assert texts.label("zh", "office.picked", name="王芳") in clerk.last().labels  # still ticked
+    await clerk.press(texts.label("zh", "office.picked", name="王芳"))  # unticked
+    assert "王芳" in clerk.last().labels
+    await clerk.press(texts.label("zh", "office.departments"))
     assert "第 1/6 步" in clerk.last().text
     await clerk.press("综合治理办公室")
-    await clerk.press("韩雪")
-    assert "人员：韩雪" in clerk.last().text and "事项：" not in clerk.last().text  # chosen anew
+    await _pick(clerk, texts, "韩雪")
+    assert "人员：<b>韩雪</b>" in (clerk.last().html or "")
+    assert "事项：" not in clerk.last().text  # chosen anew
     await clerk.press(texts.label("zh", "office.cancel"))
     assert "已退出机关制度登记" in clerk.last().text and clerk.last().buttons == []
     assert clerk.last().message_id == flow_id and len(clerk.inbox_since(mark)) == 1
@@ -263,7 +283,7 @@ async def test_list_and_undo(town: Any, texts: Any) -> None:
     for name, violation, points in (("王芳", "迟到", "2"), ("冯超", "旷工", "5")):
         await clerk.command("discipline")
         await clerk.press("经济发展办公室")
-        await clerk.press(name)
+        await _pick(clerk, texts, name)
         await clerk.press(texts.label("zh", "office.violation", title=violation, points=points))
         await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
         await clerk.press(texts.label("zh", "office.skip"))
@@ -387,7 +407,7 @@ async def test_confirm_again_after_a_failed_edit_records_once(
     await _open(town)
     await clerk.command("reward")
     await clerk.press("党政办公室")
-    await clerk.press("吴磊")
+    await _pick(clerk, texts, "吴磊")
     await clerk.send("200")
     await clerk.send("季度工作突出")
     confirm = clerk.last()
@@ -492,7 +512,7 @@ async def test_reward_with_bad_amounts_then_good(town: Any, texts: Any) -> None:
     await clerk.command("reward")
     assert "第 1/5 步" in clerk.last().text and f"{period.year}年度" in clerk.last().text
     await clerk.press("社会事务办公室")
-    await clerk.press("卫红梅")
+    await _pick(clerk, texts, "卫红梅")
     assert "第 3/5 步：金额" in clerk.last().text
     for bad, phrase in (
         ("abc", "请输入一个数字金额"),
@@ -558,7 +578,7 @@ async def test_deduct_in_english_with_list_and_undo(town: Any, texts: Any) -> No
     assert "Bonus deduction · year " + str(year) in clerk.last().text
     assert "Step 1/5" in clerk.last().text
     await clerk.press("综合治理办公室")
-    await clerk.press("沈刚")
+    await _pick(clerk, texts, "沈刚", lang="en")
     await clerk.send("-5")
     assert "⚠️ The amount must be more than 0." in clerk.last().text
     await clerk.send("80")
@@ -593,7 +613,7 @@ async def test_reward_survives_a_restart(town: Any, texts: Any, settings: Any, f
     wu = (await town.cadre("吴磊")).id
     await clerk.command("reward")
     await clerk.press("党政办公室")
-    await clerk.press("吴磊")
+    await _pick(clerk, texts, "吴磊")
     assert "第 3/5 步：金额" in clerk.last().text
     await town.sim.__aexit__(None, None, None)
 
@@ -773,3 +793,229 @@ async def test_cancel_leaves_the_office_record_asked_last(town: Any, texts: Any)
     await clerk.send("88")  # the self-score's question is open again
     assert {k: r.score for k, r in (await lines(town, "周晓燕")).items()} == {"duty": Decimal(88)}
     assert await _rows(town, DisciplineRecord) == []
+
+
+# --- several people at once, where a record counts, and telling the person -----------------------
+
+
+async def _outbox(town: Any) -> list[OutboxMessage]:
+    return await _rows(town, OutboxMessage)
+
+
+async def test_absentees_of_one_meeting_are_ticked_together_one_record_each(
+    town: Any, texts: Any
+) -> None:
+    clerk = await town.signup("周晓燕")
+    period = await _open(town)
+    today = _today()
+    await clerk.command("discipline")
+    await clerk.press("经济发展办公室")
+    nobody = await clerk.press(texts.label("zh", "office.onward", n=0))
+    assert nobody.show_alert and nobody.text == texts.render(
+        "zh", "office/alert", reason="nobody_picked"
+    )
+    await clerk.press("王芳")
+    await clerk.press("冯超")
+    await clerk.press("郑海涛")
+    await clerk.press(texts.label("zh", "office.picked", name="郑海涛"))  # and unticked again
+    shown = clerk.last()
+    assert "第 2/6 步" in shown.text and "已选 2 人：王芳、冯超" in shown.text
+    assert shown.labels[:3] == [
+        "郑海涛",
+        texts.label("zh", "office.picked", name="王芳"),
+        texts.label("zh", "office.picked", name="冯超"),
+    ]
+    # Someone of another department too: the ticks stay while another department is shown.
+    await clerk.press(texts.label("zh", "office.departments"))
+    assert "已选 2 人" in clerk.last().text
+    await clerk.press("党政办公室")
+    await clerk.press("吴磊")
+    await clerk.press(texts.label("zh", "office.onward", n=3))
+    assert "第 3/6 步" in clerk.last().text
+    await clerk.press(texts.label("zh", "office.violation", title="无故缺席会议", points="3"))
+    await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
+    await clerk.send("镇村干部大会缺席")
+    confirm = clerk.last()
+    assert "第 6/6 步：确认" in confirm.text
+    people = "王芳（经济发展办公室）、冯超（经济发展办公室）、吴磊（党政办公室）"
+    assert f"人员：{people}" in confirm.text
+    assert "3 人，每人一条记录" in confirm.text
+    await clerk.press(texts.label("zh", "office.confirm"))
+    assert "✅ 已登记 3 条" in clerk.last().text
+
+    records = await _rows(town, DisciplineRecord)
+    ids = {name: (await town.cadre(name)).id for name in ("王芳", "冯超", "吴磊")}
+    assert sorted(r.cadre_id for r in records) == sorted(ids.values())
+    assert {(r.period_id, r.violation_key, r.deduction, r.note) for r in records} == {
+        (period.id, "missed_meeting", Decimal("3"), "镇村干部大会缺席")
+    }
+    assert len({r.draft_token for r in records}) == 1
+    assert len(await audits(town, "discipline.create")) == 3
+    await clerk.press(texts.label("zh", "office.records_month", count=3))
+    assert "共 3 条" in clerk.last().text
+
+
+async def test_a_date_in_the_next_month_says_which_month_it_counts_in(
+    town: Any, texts: Any
+) -> None:
+    clerk = await town.signup("周晓燕")
+    wang = await town.signup("王芳")
+    today = _today()
+    # The window of the month before is still open today (its deadline is days away): a
+    # lateness dated today lies in this month, whose appraisal has not opened.
+    before = today.replace(day=1) - timedelta(days=1)
+    period = await town.open_month(before.year, before.month)
+    await clerk.command("discipline")
+    await clerk.press("经济发展办公室")
+    await _pick(clerk, texts, "王芳")
+    await clerk.press(texts.label("zh", "office.violation", title="迟到", points="2"))
+    date_step = clerk.last().text
+    assert "计入哪个月" in date_step and f"计入现在正在进行的 {before.month} 月考核" in date_step
+    await clerk.press(texts.label("zh", "office.today", day=today.strftime("%m-%d")))
+    await clerk.press(texts.label("zh", "office.skip"))
+    confirm = clerk.last().text
+    said = (
+        f"{today:%m-%d} 在 {today.month} 月，但 {today.month} 月的考核还没有开始；"
+        f"按规则，这条记录计入现在正在进行的 {before.year} 年 {before.month} 月考核"
+    )
+    assert said in confirm
+    assert f"将计入 {before.year} 年 {before.month} 月的机关制度得分" in confirm
+    await clerk.press(texts.label("zh", "office.confirm"))
+    assert said in clerk.last().text
+    [record] = await _rows(town, DisciplineRecord)
+    assert (record.period_id, record.occurred_on) == (period.id, today)
+
+    # 王芳 hears of it, privately: what, when, and the month it counts in.
+    await town.app.sender.flush()
+    notice = wang.last().text
+    assert f"计入 {before.year}年{before.month}月的机关制度得分" in notice
+    assert "事项：迟到（扣 2 分）" in notice and f"日期：{today.isoformat()}" in notice
+    assert f"按规则计入正在进行的 {before.month} 月考核" in notice
+
+
+async def test_the_person_is_told_privately_of_a_record_and_of_its_undo(
+    town: Any, texts: Any
+) -> None:
+    clerk = await town.signup("周晓燕")
+    wang = await town.signup("王芳")
+    shen = await town.signup("沈刚")
+    await shen.command("lang", "en")
+    period = await _open(town)
+    today = _today()
+    await _to_date_step(clerk, texts)
+    await clerk.send(today.strftime("%m-%d"))
+    await clerk.send("晨会迟到 <20> 分钟")
+    mark = wang.mark()  # the sender runs by itself: it may deliver before the test looks
+    await clerk.press(texts.label("zh", "office.confirm"))
+    [record] = await _rows(town, DisciplineRecord)
+    [row] = await _outbox(town)
+    assert (row.kind, row.chat_id, row.cadre_id, row.period_id) == (
+        "office",
+        wang.chat_id,
+        record.cadre_id,
+        period.id,
+    )
+    await town.app.sender.flush()
+    [notice] = wang.inbox_since(mark)
+    assert notice.text.startswith("王芳，您好。党政办登记了您的一条机关制度记录")
+    assert "事项：迟到（扣 2 分）" in notice.text and "备注：晨会迟到 <20> 分钟" in notice.text
+    assert "&lt;20&gt;" in (notice.html or "")
+
+    # A deduction: its reason, in the person's language. A reward is not announced.
+    mark = shen.mark()
+    await clerk.command("deduct")
+    await clerk.press("综合治理办公室")
+    await _pick(clerk, texts, "沈刚")
+    await clerk.send("300")
+    reason_step = clerk.last().text
+    assert "获县级表彰" not in reason_step and "擅离岗位" in reason_step  # a deduction's example
+    await clerk.send("防汛值班脱岗")
+    await clerk.press(texts.label("zh", "office.confirm"))
+    await clerk.command("reward")
+    await clerk.press("综合治理办公室")
+    await _pick(clerk, texts, "沈刚")
+    await clerk.send("500")
+    assert "获县级表彰" in clerk.last().text
+    await clerk.send("获县级表彰")
+    await clerk.press(texts.label("zh", "office.confirm"))
+    await town.app.sender.flush()
+    [told] = shen.inbox_since(mark)
+    assert told.text.startswith("Dear 沈刚, the office recorded a deduction of yours")
+    assert "Amount: 300.00 yuan" in told.text and "Reason: 防汛值班脱岗" in told.text
+    assert len(await _outbox(town)) == 2
+
+    # Undoing the discipline record tells 王芳 it no longer counts; undoing twice tells once.
+    await clerk.command("discipline")
+    await clerk.press(texts.label("zh", "office.records_month", count=1))
+    await clerk.press(texts.label("zh", "office.undo", n=1))
+    yes = _data(clerk, "yes")
+    mark = wang.mark()
+    await clerk.press(texts.label("zh", "office.undo_yes"))
+    await clerk.press_data(yes)
+    await town.app.sender.flush()
+    [undone] = wang.inbox_since(mark)
+    assert "撤销" in undone.text and "不再扣分" in undone.text and "迟到" in undone.text
+    assert len(await _outbox(town)) == 3
+
+
+async def test_a_retried_confirmation_tells_the_person_once_and_the_unsigned_not_at_all(
+    town: Any, texts: Any, fake: Any
+) -> None:
+    clerk = await town.signup("周晓燕")
+    await town.signup("吴磊")
+    await _open(town)
+    await clerk.command("deduct")
+    await clerk.press("党政办公室")
+    await _pick(clerk, texts, "吴磊")
+    await clerk.send("200")
+    await clerk.send("考勤弄虚作假")
+    confirm = clerk.last()
+    data = _data(clerk, "ok")
+    fake.fail_next("editMessageText", 400, "Bad Request: message can't be edited")
+    await clerk.press_data(data, message_id=confirm.message_id)
+    await clerk.press_data(data, message_id=confirm.message_id)
+    assert len(await _rows(town, BonusEntry)) == 1
+    assert len(await _outbox(town)) == 1
+
+    await clerk.command("deduct")
+    await clerk.press("经济发展办公室")
+    await _pick(clerk, texts, "冯超")  # never signed up: cannot be messaged
+    await clerk.send("100")
+    await clerk.send("迟报统计数据")
+    await clerk.press(texts.label("zh", "office.confirm"))
+    assert len(await _rows(town, BonusEntry)) == 2
+    assert len(await _outbox(town)) == 1
+
+
+async def test_every_row_of_buttons_fits_a_small_phone(town: Any, texts: Any) -> None:
+    from bot.chat.keyboards import row_fits
+
+    clerk = await town.signup("周晓燕")
+    await _open(town)
+    long_name = "社会治安综合治理中心办公室"
+    async with transaction(town.services.sessions) as session:
+        department = Department(unit_id=town.services.unit_id, name=long_name, position=9)
+        session.add(department)
+        await session.flush()
+        session.add(
+            Cadre(
+                unit_id=town.services.unit_id,
+                department_id=department.id,
+                name="阿依古丽·买买提",
+                roles="cadre",
+            )
+        )
+    await clerk.command("discipline")
+    screens = [clerk.last()]
+    await clerk.press(long_name)
+    screens.append(clerk.last())
+    await clerk.press("阿依古丽·买买提")
+    screens.append(clerk.last())
+    await clerk.press(texts.label("zh", "office.onward", n=1))
+    screens.append(clerk.last())
+    for screen in screens:
+        for row in screen.buttons:
+            assert row_fits(row), row
+    [department_row] = [row for row in screens[0].buttons if long_name in row]
+    assert department_row == [long_name]  # a long name on a row of its own
+    assert any(len(row) == 2 for row in screens[0].buttons)  # short ones two a row

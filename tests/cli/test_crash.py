@@ -184,6 +184,7 @@ async def test_each_confirmed_step_happens_once_across_a_kill_and_a_restart(
     await clerk.command("reward")
     await clerk.press("党政办公室")
     await clerk.press("吴磊")
+    await clerk.press(L(texts, "office.onward", n=1))
     await clerk.send("200")
     await clerk.send("季度工作突出")
     record = clerk.last()
