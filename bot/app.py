@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -35,6 +36,7 @@ from bot.core.config import Settings
 from bot.core.services import Services
 from bot.core.texts import Texts
 from bot.jobs.notices import report_undelivered
+from bot.jobs.remind import remind_pending
 from bot.jobs.scheduler import Scheduler, process_owner
 from bot.jobs.sender import Sender
 from storage.engine import create_engine, make_session_factory, transaction
@@ -180,6 +182,9 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.scheduler = Scheduler(
         services, app.job_queue, app.sender, owner=owner, scheme_file=settings.scheme_file
     )
+    # What /status's "remind the missing" needs from the jobs, handed to the chat.
+    services.remind_pending = partial(remind_pending, services)
+    services.outbox_changed = app.sender.wake
     app.sender.start()
     await app.scheduler.start()
     if services.clock.simulated:
@@ -193,6 +198,8 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     assert isinstance(app, KaoheApplication)
+    app.services.remind_pending = None
+    app.services.outbox_changed = None
     if app.scheduler is not None:
         await app.scheduler.stop()
     if app.sender is not None:

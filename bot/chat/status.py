@@ -6,12 +6,18 @@ cast), one line per department, and how many people never signed up. A button pe
 shows its names by state; the unsigned are listed with a button each that issues a fresh sign-up
 code to forward. Every screen edits the same message.
 
+"Remind the missing" queues, at once, the scheduled reminder's message to everyone still pending
+(through ``Services.remind_pending``: the jobs' words, wired by the composition root), audited.
+Its button carries a token issued with the screen and kept in the clerk's ``user_data``: a press
+spends it, so a double tap, an old screen or a forged press reminds nobody twice.
+
 The ballot is secret while it runs: only the unit's count of ballots cast is shown, never who
 voted (:mod:`bot.rules.secrecy`).
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -37,8 +43,11 @@ STATUS = keyboards.Family(
         "dept": (keyboards.ID("period"), keyboards.ID("department")),
         "unsigned": (keyboards.ID("period"),),
         "code": (keyboards.ID("period"), keyboards.ID("cadre")),
+        "remind": (keyboards.ID("period"), keyboards.TOKEN("token")),
     },
 )
+#: user_data: the token of the remind button on the clerk's latest /status screen.
+REMIND_KEY = "status_remind"
 
 
 async def _load(
@@ -59,8 +68,13 @@ async def _load(
 
 
 def _home(
-    context: KaoheContext, snapshot: MonthSnapshot, unsigned: list[Cadre]
+    context: KaoheContext,
+    snapshot: MonthSnapshot,
+    unsigned: list[Cadre],
+    *,
+    reminded: int | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The overview; ``reminded``: how many were just reminded (then no remind button)."""
     period = snapshot.period
     departments = snapshot.by_department()
     text = context.render(
@@ -71,6 +85,8 @@ def _home(
         left=period.closes_at - context.now(),
         departments=departments,
         unsigned=len(unsigned),
+        reminded=reminded,
+        at=context.local(context.now()),
     )
     ids = {p.cadre.department_id: name for name, people in departments for p in people[:1]}
     buttons = [STATUS.button(name, "dept", period.id, d) for d, name in ids.items()]
@@ -78,6 +94,10 @@ def _home(
     if unsigned:
         label = context.label("status.unsigned", n=len(unsigned))
         rows.append([STATUS.button(label, "unsigned", period.id)])
+    if reminded is None and snapshot.pending_people() and context.user_data is not None:
+        token = secrets.token_hex(4)
+        context.user_data[REMIND_KEY] = token
+        rows.append([STATUS.button(context.label("status.remind"), "remind", period.id, token)])
     return text, keyboards.markup(rows)
 
 
@@ -146,6 +166,9 @@ async def _press(update: Update, context: KaoheContext, press: keyboards.Press) 
         return
     period, snapshot, unsigned = loaded
     context.set_outcome(update.update_id, f"status:{press.action}")
+    if press.action == "remind":
+        await _remind(update, context, period, press["token"], unsigned)
+        return
     if press.action == "code":
         if not any(c.id == press["cadre"] for c in unsigned):
             await presses.refuse(update, context, "office/alert", reason="not_found")
@@ -164,6 +187,34 @@ async def _press(update: Update, context: KaoheContext, press: keyboards.Press) 
         view = _home(context, snapshot, unsigned)
     await presses.answer(update, context)
     await presses.edit(query.message, *view)
+
+
+async def _remind(
+    update: Update, context: KaoheContext, period: Period, token: str, unsigned: list[Cadre]
+) -> None:
+    """Queue the reminder of everyone still pending, once for this button, audited."""
+    query = update.callback_query
+    assert query is not None and context.cadre is not None
+    remind = context.services.remind_pending
+    if context.user_data is None or context.user_data.get(REMIND_KEY) != token or remind is None:
+        context.set_outcome(update.update_id, "status:remind_used")
+        await presses.refuse(update, context, "status/alert", reason="remind_used")
+        return
+    async with context.unit_of_work() as session:
+        queued = await remind(
+            session=session,
+            period=period,
+            key=token,
+            actor=context.cadre.name,
+            actor_cadre_id=context.cadre.id,
+            now=context.now(),
+        )
+        snapshot = await month_snapshot(session=session, period=period)
+    context.user_data.pop(REMIND_KEY, None)
+    context.services.poke_outbox()
+    context.set_outcome(update.update_id, f"status:reminded:{queued}")
+    await presses.answer(update, context, context.label("status.reminded", n=queued))
+    await presses.edit(query.message, *_home(context, snapshot, unsigned, reminded=queued))
 
 
 status_callback = require(Role.OFFICE)(

@@ -42,11 +42,23 @@ class Services:
     calendar_changed: Callable[[], None] | None = None
     # Called with each quarter the scheduler published (the reports plug in here).
     on_published: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+    # Queues, in the caller's transaction, the reminder of everyone still pending in a month
+    # now, in the scheduler's words; returns how many were queued. Wired by the composition root
+    # (the chat may not import the jobs): ``remind_pending(session=, period=, key=, actor=,
+    # actor_cadre_id=, now=)``. None where no sender runs.
+    remind_pending: Callable[..., Awaitable[int]] | None = None
+    # Told when messages were queued outside the scheduler, so that the sender looks at once.
+    outbox_changed: Callable[[], None] | None = None
 
     def poke_calendar(self) -> None:
         """Tell the scheduler (if one runs here) that the calendar changed."""
         if self.calendar_changed is not None:
             self.calendar_changed()
+
+    def poke_outbox(self) -> None:
+        """Tell the sender (if one runs here) that messages were queued."""
+        if self.outbox_changed is not None:
+            self.outbox_changed()
 
     def now(self) -> datetime:
         """The clock's time now (aware, UTC)."""

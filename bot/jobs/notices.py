@@ -192,28 +192,7 @@ class Notices:
         """Only the late, with exactly what is left; each head, their own people still pending;
         the office, the figures per department. Nobody on leave is reminded."""
         period = snapshot.period
-        left = max(0, int((period.closes_at - now).total_seconds() // 3600))
-        count = 0
-        for cadre in snapshot.everyone:
-            if cadre.id in on_leave or not cadre.telegram_user_id:
-                continue
-            tasks = tasks_of(snapshot, cadre)
-            if not tasks:
-                continue
-            lang = self.lang(cadre)
-            count += await self.queue(
-                session,
-                event=event,
-                kind="reminder",
-                cadre=cadre,
-                template="jobs/reminder",
-                period=period,
-                markup=self.buttons(lang, period, tasks),
-                name=cadre.name,
-                deadline=self.local(period.closes_at),
-                left=(left // 24, left % 24),
-                tasks=tasks.as_dict(),
-            )
+        count = await self.pending(session, event, snapshot, on_leave, now)
         for head in snapshot.everyone:
             if not head.has(Role.HEAD) or not head.telegram_user_id:
                 continue
@@ -250,6 +229,41 @@ class Notices:
                 departments=figures,
                 ballot=_ballot_figures(snapshot),
                 on_leave=leave_names,
+            )
+        return count
+
+    async def pending(
+        self,
+        session: AsyncSession,
+        event: str,
+        snapshot: MonthSnapshot,
+        on_leave: set[int],
+        now: datetime,
+    ) -> int:
+        """Each person with something left (and not on leave), exactly what, with start buttons:
+        the personal part of a reminder, also sent when the office asks from /status."""
+        period = snapshot.period
+        left = max(0, int((period.closes_at - now).total_seconds() // 3600))
+        count = 0
+        for cadre in snapshot.everyone:
+            if cadre.id in on_leave or not cadre.telegram_user_id:
+                continue
+            tasks = tasks_of(snapshot, cadre)
+            if not tasks:
+                continue
+            lang = self.lang(cadre)
+            count += await self.queue(
+                session,
+                event=event,
+                kind="reminder",
+                cadre=cadre,
+                template="jobs/reminder",
+                period=period,
+                markup=self.buttons(lang, period, tasks),
+                name=cadre.name,
+                deadline=self.local(period.closes_at),
+                left=(left // 24, left % 24),
+                tasks=tasks.as_dict(),
             )
         return count
 
