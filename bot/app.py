@@ -22,6 +22,8 @@ from bot.chat import (
     myscore,
     office,
     rating,
+    report,
+    review,
     selfscore,
     signup,
     status,
@@ -53,6 +55,7 @@ CAPABILITIES = (
     office,
     selfscore,
     rating,
+    review,
     basics,
     invites,
     leadership,
@@ -61,6 +64,7 @@ CAPABILITIES = (
     status,
     tasks,
     calendar,
+    report,
 )
 
 

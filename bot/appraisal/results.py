@@ -39,6 +39,7 @@ from storage.queries import audit
 from storage.queries import calendar as calendar_q
 from storage.queries import periods as periods_q
 from storage.queries import results as results_q
+from storage.queries import reviews as reviews_q
 from storage.queries import roster as roster_q
 from storage.queries import schemes as schemes_q
 from storage.queries import targets as targets_q
@@ -507,11 +508,16 @@ async def compute_summary(
     for adjustment in await results_q.score_adjustments(session=session, period_id=period.id):
         adjustments.setdefault(adjustment.cadre_id, []).append(adjustment)
     entries: dict[int, list[Any]] = {}
+    bases: dict[int, Decimal] = {}
     if period.kind == PeriodKind.YEAR:
         for entry in await results_q.bonus_entries(
             session=session, unit_id=period.unit_id, year=period.year
         ):
             entries.setdefault(entry.cadre_id, []).append(entry)
+        # The office's own base per cadre (kaohe bonus import), else the scheme's default.
+        bases = await reviews_q.bonus_bases(
+            session=session, unit_id=period.unit_id, year=period.year
+        )
 
     score_of = _SUMMARY_SCORE[period.kind]
     staged: list[
@@ -565,7 +571,7 @@ async def compute_summary(
             bonus = None
             if figure.score is not None and office_mean is not None:
                 bonus = scoring.year_end_bonus(
-                    scheme.bonus.base,
+                    bases.get(cadre_id, scheme.bonus.base),
                     office_mean,
                     figure.score,
                     scheme.bonus.office_rules_share,

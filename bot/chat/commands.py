@@ -24,6 +24,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("vote", frozenset({Role.CADRE})),
     Command("rate", frozenset({Role.HEAD, Role.LEADER})),
     Command("status", frozenset({Role.OFFICE})),
+    Command("report", frozenset({Role.LEADER, Role.OFFICE})),
     Command("discipline", frozenset({Role.OFFICE})),
     Command("reward", frozenset({Role.OFFICE})),
     Command("deduct", frozenset({Role.OFFICE})),

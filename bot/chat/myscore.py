@@ -22,14 +22,20 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.appraisal.month import month_status
 from bot.appraisal.progress import PersonMonth, month_snapshot
+from bot.appraisal.review import appeal_open
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.office import remaining
+from bot.chat.review import appeal_keyboard
+from bot.reports.build import period_report
+from bot.reports.messages import personal_text
 from bot.rules.numbers import plain
 from bot.rules.roles import Role
 from storage.models import Period, PeriodKind, PeriodState
 from storage.queries import office as office_q
+from storage.queries import reviews as reviews_q
 from storage.queries.office import PeriodResult
+from storage.queries.schemes import scheme_of
 
 
 @dataclass(frozen=True)
@@ -239,10 +245,37 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
             unit_id=unit_id,
             cadre_id=cadre.id,
             kind=PeriodKind.QUARTER.value,
-            states=[PeriodState.PUBLISHED.value],
+            states=[PeriodState.PUBLISHED.value, PeriodState.FINAL.value],
         )
-    results = [result_view(found) for found in (quarterly, monthly) if found is not None]
-    context.set_outcome(update.update_id, f"myscore:{len(results)}")
+        quarter = None
+        markup = None
+        if quarterly is not None:
+            # The same words as the result sent at publication (bot.reports), with the appeal
+            # window's end while it is open.
+            report = await period_report(
+                session=session,
+                period=quarterly.period,
+                unit_name=context.services.settings.unit_name,
+                zone=context.services.settings.zone,
+            )
+            line = report.line(cadre.id)
+            period_id = quarterly.period.id or 0
+            appeal = appeal_open(quarterly.period, context.now()) and not (
+                await reviews_q.appeal_of(session=session, period_id=period_id, cadre_id=cadre.id)
+            )
+            if line is not None and line.score is not None:
+                quarter = personal_text(
+                    report,
+                    line,
+                    context.texts,
+                    context.lang,
+                    rank_band=scheme_of(quarterly.period).quarterly.rank_band,
+                    appeal=appeal,
+                )
+                if appeal:
+                    markup = appeal_keyboard(context.texts, context.lang, period_id)
+    results = [result_view(found) for found in (monthly,) if found is not None]
+    context.set_outcome(update.update_id, f"myscore:{len(results) + (quarter is not None)}")
     await message.reply_text(
         context.render(
             "myscore/myscore",
@@ -250,7 +283,9 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
             month=month,
             st=context.month_words(status),
             results=results,
-        )
+            quarter=quarter,
+        ),
+        reply_markup=markup,
     )
 
 

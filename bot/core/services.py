@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,8 +39,6 @@ class Services:
     # Told when the calendar changed in this process (a deadline extended in chat), so that the
     # scheduler re-plans at once rather than at its next look at the database.
     calendar_changed: Callable[[], None] | None = None
-    # Called with each quarter the scheduler published (the reports plug in here).
-    on_published: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
     # Queues, in the caller's transaction, the reminder of everyone still pending in a month
     # now, in the scheduler's words; returns how many were queued. Wired by the composition root
     # (the chat may not import the jobs): ``remind_pending(session=, period=, key=, actor=,

@@ -138,3 +138,36 @@ def clip(text: str, limit: int = ECHO_MAX) -> str:
     """``text`` cut to ``limit`` characters (with an ellipsis): something a person typed, before
     it is repeated to them, or an answer that must fit a small space."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: What one message of a listing may hold: below Telegram's 4,096 characters after parsing,
+#: with room for the HTML tags.
+MESSAGE_LIMIT = 4000
+
+
+def pack_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks of HTML into as few messages as fit ``limit`` characters each.
+
+    Blocks are kept whole when they fit; a longer block is split between its lines (each line
+    is complete HTML, so no tag is cut in two). Empty blocks are left out.
+    """
+    pieces: list[str] = []
+    for block in (b for b in blocks if b.strip()):
+        if len(block) <= limit:
+            pieces.append(block)
+            continue
+        current = ""
+        for line in block.split("\n"):
+            if current and len(current) + 1 + len(line) > limit:
+                pieces.append(current)
+                current = ""
+            current = f"{current}\n{line}" if current else line[:limit]
+        if current:
+            pieces.append(current)
+    messages: list[str] = []
+    for piece in pieces:
+        if messages and len(messages[-1]) + 2 + len(piece) <= limit:
+            messages[-1] += "\n\n" + piece
+        else:
+            messages.append(piece)
+    return messages

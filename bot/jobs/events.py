@@ -19,9 +19,11 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.appraisal import periods as appraisal
+from bot.appraisal import review
 from bot.appraisal.progress import month_snapshot
 from bot.core.clock import aware_utc
 from bot.core.services import Services
+from bot.jobs import reports
 from bot.jobs.notices import Notices, on_leave_at
 from bot.jobs.workdays import load_workdays, unknown_years
 from bot.rules.calendar import Event, EventKind, events_of
@@ -46,7 +48,6 @@ class EventOutcome:
     outcome: str
     messages: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
-    published: list[Period] = field(default_factory=list)
 
 
 def period_times(
@@ -67,6 +68,8 @@ def period_times(
         review_ends_at=aware_utc(period.review_ends_at) if period.review_ends_at else None,
         extensions=extensions,
         parts_close_at=parts_close_at,
+        published_at=aware_utc(period.published_at) if period.published_at else None,
+        notice_ends_at=aware_utc(period.notice_ends_at) if period.notice_ends_at else None,
     )
 
 
@@ -91,7 +94,11 @@ async def run_event(
     if event.kind is EventKind.EXTENDED:
         return await _extended(session, notices, period, event)
     if event.kind is EventKind.CLOSE:
-        return await _close(session, notices, period, event, now, scheme_file)
+        return await _close(session, services, notices, period, event, now, scheme_file)
+    if event.kind is EventKind.ANNOUNCE:
+        return await _announce(session, services, period, event)
+    if event.kind is EventKind.FINAL:
+        return await _final(session, services, period, event, now)
     return await _publish(session, period, now)
 
 
@@ -181,6 +188,7 @@ async def _extended(
 
 async def _close(
     session: AsyncSession,
+    services: Services,
     notices: Notices,
     period: Period,
     event: Event,
@@ -197,8 +205,15 @@ async def _close(
         )
         if transition.outcome is appraisal.Outcome.PARTS_NOT_CLOSED:
             return EventOutcome("waiting", detail={"pending": [p.code for p in transition.pending]})
+        messages = 0
+        if transition.changed and period.kind == PeriodKind.QUARTER:
+            messages = await reports.queue_review(services, session, period, event.name)
+        elif transition.changed:
+            messages = await reports.queue_summary(services, session, period, event.name)
         return EventOutcome(
-            "done", detail={"outcome": transition.outcome.value, "results": len(transition.results)}
+            "done",
+            messages=messages,
+            detail={"outcome": transition.outcome.value, "results": len(transition.results)},
         )
     transition = await appraisal.close_period(
         session=session, period=period, now=now, scheme_file=scheme_file, actor=ACTOR
@@ -228,12 +243,35 @@ async def _close(
 
 
 async def _publish(session: AsyncSession, period: Period, now: datetime) -> EventOutcome:
+    """The review time is over and the chair did not publish: publish now. The reports go out
+    with the ``announce`` event that a published quarter has, however it was published."""
     transition = await appraisal.publish_quarter(
         session=session, period=period, now=now, actor=ACTOR
     )
     if not transition.changed:
         return EventOutcome("skipped", detail={"reason": transition.outcome.value})
-    return EventOutcome("done", published=[period])
+    return EventOutcome("done", detail={"published": period.code})
+
+
+async def _announce(
+    session: AsyncSession, services: Services, period: Period, event: Event
+) -> EventOutcome:
+    if period.state not in (PeriodState.PUBLISHED, PeriodState.FINAL):
+        return EventOutcome("skipped", detail={"reason": f"period is {period.state}"})
+    messages = await reports.queue_announcement(services, session, period, event.name)
+    return EventOutcome("done", messages=messages)
+
+
+async def _final(
+    session: AsyncSession, services: Services, period: Period, event: Event, now: datetime
+) -> EventOutcome:
+    outcome = await review.finalise(session=session, period=period, now=now, actor=ACTOR)
+    if outcome != "done":
+        return EventOutcome(
+            outcome, detail={"reason": "an appeal waits" if outcome == "waiting" else period.state}
+        )
+    messages = await reports.queue_final(services, session, period, event.name)
+    return EventOutcome("done", messages=messages)
 
 
 async def extensions_of(

@@ -251,12 +251,6 @@ class Scheduler:
         if event.kind is EventKind.CLOSE:
             # Uncast ballots were deleted: leave no old row versions of them behind.
             await forget_old_row_versions(services.engine, SECRET_TABLES)
-        for period in outcome.published:
-            for hook in services.on_published:
-                try:
-                    await hook(period)
-                except Exception:
-                    log.exception("a publication hook failed for %s", period.code)
         return outcome
 
     async def run_until_idle(self) -> Sequence[Ran]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -254,9 +254,7 @@ class Sender:
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
         try:
-            message = await self.bot.send_message(
-                row.chat_id, row.text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+            message = await self._deliver(row, markup)
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             self.stats.rate_limited += 1
@@ -289,6 +287,30 @@ class Sender:
         if row.possible_duplicate:
             self.stats.possible_duplicates += 1
         await self._mark(row, "sent", message_id=message.message_id)
+
+    async def _deliver(self, row: OutboxMessage, markup: InlineKeyboardMarkup | None) -> Any:
+        """One send: a text, or a photo or document with its caption."""
+        if row.media in ("photo", "document") and row.payload is not None:
+            upload = InputFile(row.payload, filename=row.filename or "file")
+            caption = row.text or None
+            if row.media == "photo":
+                return await self.bot.send_photo(
+                    row.chat_id,
+                    upload,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            return await self.bot.send_document(
+                row.chat_id,
+                upload,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        return await self.bot.send_message(
+            row.chat_id, row.text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
 
     async def _retry(
         self, row: OutboxMessage, error: str, *, possible_duplicate: bool = False

@@ -203,6 +203,21 @@ class PeriodReport:
         """The line of one cadre, if graded here."""
         return self._by_cadre.get(cadre_id)
 
+    def rank_band(self, cadre_id: int) -> str | None:
+        """Where a cadre's score stands among everyone's, as a band rather than a rank (the
+        scheme's ``quarterly.rank_band``): ``top10``, ``top30``, ``top50`` or ``rest`` (by the
+        share of cadres scoring higher); None without a score."""
+        line = self.line(cadre_id)
+        if line is None or line.score is None:
+            return None
+        scores = list(self.scores())
+        above = sum(1 for s in scores if s > line.score)
+        share = Decimal(above) / Decimal(len(scores))
+        for band, edge in (("top10", "0.1"), ("top30", "0.3"), ("top50", "0.5")):
+            if share < Decimal(edge):
+                return band
+        return "rest"
+
     def scores(self) -> Iterable[Decimal]:
         """Every score in the report (cadres without one left out)."""
         return (line.score for line in self.lines if line.score is not None)

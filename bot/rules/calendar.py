@@ -44,6 +44,8 @@ class EventKind(StrEnum):
     CLOSE = "close"
     PUBLISH = "publish"
     EXTENDED = "extended"
+    ANNOUNCE = "announce"  # a published quarter's summary and personal results go out
+    FINAL = "final"  # the public notice is over: the results become final
 
 
 #: At one instant, what runs first: months before the periods made of them, and within a period
@@ -55,6 +57,8 @@ _EVENT_RANK = {
     EventKind.REMIND: 2,
     EventKind.CLOSE: 3,
     EventKind.PUBLISH: 4,
+    EventKind.ANNOUNCE: 5,
+    EventKind.FINAL: 6,
 }
 
 
@@ -73,6 +77,9 @@ class PeriodTimes:
     #: For a quarter, half-year or year: the latest deadline of its months (one may have moved
     #: off a holiday past the summary's own end), so that it closes after them.
     parts_close_at: datetime | None = None
+    #: A published quarter: when it was published, and when its public notice ends.
+    published_at: datetime | None = None
+    notice_ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -170,8 +177,9 @@ def events_of(
 
     A scheduled month opens at ``opens_at``; an open month has its reminders, its deadline and a
     notice per deadline move; a quarter, half-year or year that is open closes at ``closes_at``
-    (once its parts have closed); a quarter in review is published when the review ends. Closed
-    and published periods have none.
+    (once its parts have closed); a quarter in review is published when the review ends; a
+    published quarter is announced (its reports go out) and becomes final when its public notice
+    ends. Closed months and summaries have none.
     """
     events: list[Event] = []
     kind, state = period.kind, period.state
@@ -188,4 +196,9 @@ def events_of(
         events.append(Event(due, period.id, EventKind.CLOSE, "close", kind))
     elif kind == "quarter" and state == "in_review" and period.review_ends_at is not None:
         events.append(Event(period.review_ends_at, period.id, EventKind.PUBLISH, "publish", kind))
+    if kind == "quarter" and state in ("published", "final") and period.published_at is not None:
+        # Published by the chair or by the scheduler: either way the reports go out once.
+        events.append(Event(period.published_at, period.id, EventKind.ANNOUNCE, "announce", kind))
+    if kind == "quarter" and state == "published" and period.notice_ends_at is not None:
+        events.append(Event(period.notice_ends_at, period.id, EventKind.FINAL, "final", kind))
     return sorted(events, key=lambda e: e.order)

@@ -52,8 +52,14 @@ async def enqueue(
     reply_markup: dict[str, Any] | None = None,
     period_id: int | None = None,
     cadre_id: int | None = None,
+    media: str | None = None,
+    payload: bytes | None = None,
+    filename: str | None = None,
 ) -> bool:
-    """Queue a message unless one with ``key`` exists; return whether it was new."""
+    """Queue a message unless one with ``key`` exists; return whether it was new.
+
+    ``media`` (``photo`` or ``document``) with ``payload`` and ``filename`` queues a file, with
+    ``text`` as its caption."""
     statement = (
         insert_for(session, OutboxMessage)
         .values(
@@ -66,6 +72,9 @@ async def enqueue(
             reply_markup=reply_markup,
             period_id=period_id,
             cadre_id=cadre_id,
+            media=media,
+            payload=payload,
+            filename=filename,
             state="pending",
             attempts=0,
             next_attempt_at=now,

@@ -28,12 +28,14 @@ __all__ = [
     "find_period",
     "get_period",
     "last_month_opened",
+    "latest_reported",
     "list_periods",
     "month_span",
     "months_of",
     "open_month",
     "parse_period_code",
     "quarters_of",
+    "reported",
     "unit_period",
     "upcoming_month",
 ]
@@ -160,6 +162,26 @@ async def last_month_opened(*, session: AsyncSession, unit_id: int, now: datetim
     return (await session.exec(statement)).first()
 
 
+def reported(period: Period) -> bool:
+    """Whether a period's report is out: a quarter published (or final), a half-year or the
+    year closed."""
+    if period.kind == PeriodKind.QUARTER:
+        return period.state in PUBLISHED_STATES
+    return period.kind != PeriodKind.MONTH and period.state == PeriodState.CLOSED
+
+
+async def latest_reported(*, session: AsyncSession, unit_id: int) -> Period | None:
+    """The unit's most recent quarter, half-year or year whose report is out."""
+    statement = select(Period).where(
+        Period.unit_id == unit_id, col(Period.kind) != PeriodKind.MONTH.value
+    )
+    done = [p for p in (await session.exec(statement)).all() if reported(p)]
+    when = {p.id: p.published_at or p.closed_at for p in done}
+    return max(
+        done, key=lambda p: (when[p.id] is not None, when[p.id] or p.closes_at), default=None
+    )
+
+
 async def find_period(*, session: AsyncSession, unit_id: int, code: str) -> Period | None:
     """The period a code names; raise :class:`PeriodCodeError` when the code names none."""
     kind, year, number = parse_period_code(code)
@@ -216,15 +238,22 @@ async def quarters_of(*, session: AsyncSession, period: Period) -> list[Period]:
 
 
 async def containers_of(*, session: AsyncSession, period: Period) -> list[Period]:
-    """The quarter, half-year and year that contain a month, in that order (those that exist)."""
-    if period.kind != PeriodKind.MONTH:
+    """The quarter, half-year and year that contain a month (the half-year and year that
+    contain a quarter), in that order (those that exist)."""
+    if period.kind == PeriodKind.QUARTER:
+        wanted: tuple[tuple[PeriodKind, int], ...] = (
+            (PeriodKind.HALF, (period.number - 1) // 2 + 1),
+            (PeriodKind.YEAR, 1),
+        )
+    elif period.kind == PeriodKind.MONTH:
+        month = period.number
+        wanted = (
+            (PeriodKind.QUARTER, (month - 1) // 3 + 1),
+            (PeriodKind.HALF, (month - 1) // 6 + 1),
+            (PeriodKind.YEAR, 1),
+        )
+    else:
         return []
-    month = period.number
-    wanted = (
-        (PeriodKind.QUARTER, (month - 1) // 3 + 1),
-        (PeriodKind.HALF, (month - 1) // 6 + 1),
-        (PeriodKind.YEAR, 1),
-    )
     found = []
     for kind, number in wanted:
         container = await get_period(

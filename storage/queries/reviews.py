@@ -17,6 +17,7 @@ from storage.engine import insert_for
 from storage.models import (
     Appeal,
     AppealState,
+    BallotParticipation,
     BonusBase,
     Period,
     Rating,
@@ -29,11 +30,13 @@ __all__ = [
     "add_adjustment",
     "appeal_of",
     "appeals_of",
+    "ballots_cast",
     "bonus_bases",
     "open_appeals",
     "rating_line",
     "replace_bonus_bases",
     "result_of",
+    "submitted_counts",
     "unit_appeal",
 ]
 
@@ -109,6 +112,38 @@ async def rating_line(
     )
     row = (await session.exec(statement)).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+async def submitted_counts(
+    *, session: AsyncSession, period_ids: Collection[int]
+) -> dict[int, dict[str, int]]:
+    """Submitted ratings per month and source (``self``, ``head``), as counts: one aggregate."""
+    found: dict[int, dict[str, int]] = {period_id: {} for period_id in period_ids}
+    if not period_ids:
+        return found
+    statement = (
+        select(Rating.period_id, Rating.source, func.count())
+        .where(col(Rating.period_id).in_(list(period_ids)), Rating.state == "submitted")
+        .group_by(col(Rating.period_id), col(Rating.source))
+    )
+    for period_id, source, count in (await session.exec(statement)).all():
+        found.setdefault(period_id, {})[source] = int(count)
+    return found
+
+
+async def ballots_cast(*, session: AsyncSession, period_ids: Collection[int]) -> dict[int, int]:
+    """How many ballots were cast in each month (a count: nothing about who or how)."""
+    found = dict.fromkeys(period_ids, 0)
+    if not period_ids:
+        return found
+    statement = (
+        select(BallotParticipation.period_id, func.count())
+        .where(col(BallotParticipation.period_id).in_(list(period_ids)))
+        .group_by(col(BallotParticipation.period_id))
+    )
+    for period_id, count in (await session.exec(statement)).all():
+        found[period_id] = int(count)
+    return found
 
 
 async def bonus_bases(

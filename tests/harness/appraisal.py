@@ -185,8 +185,16 @@ async def submit_self(
     assert outcome is ratings.SubmitOutcome.SUBMITTED
 
 
-async def cast_for(town: Any, period: Period, name: str, grade: str = "good") -> None:
-    """``name``'s ballot, every colleague graded ``grade``, cast through the ballot service."""
+async def cast_for(
+    town: Any,
+    period: Period,
+    name: str,
+    grade: str = "good",
+    *,
+    grades: dict[str, str] | None = None,
+) -> None:
+    """``name``'s ballot, every colleague graded ``grade`` (or as ``grades`` gives by name), cast
+    through the ballot service."""
     from bot.appraisal import ballots
     from storage.queries import ballots as ballots_q
 
@@ -205,7 +213,7 @@ async def cast_for(town: Any, period: Period, name: str, grade: str = "good") ->
                 period_id=period.id,
                 rater_id=voter.id,
                 ratee_id=colleague.id,
-                grade=grade,
+                grade=(grades or {}).get(colleague.name, grade),
             )
         await ballots.cast(
             session=session,
