@@ -25,7 +25,7 @@ from storage.models import Cadre, Period, PeriodKind
 from storage.queries import ballots as ballots_q
 from storage.queries import periods as periods_q
 from storage.queries.ballots import GRADES
-from storage.queries.roster import list_cadres
+from storage.queries.roster import Naming, list_cadres, naming
 from storage.queries.schemes import scheme_of
 
 __all__ = [
@@ -101,8 +101,11 @@ class Ballot:
     scheme: Scheme
     voter_id: int
     scope: str  # "unit" or "department": whom the voter grades
-    colleagues: tuple[Cadre, ...]
+    colleagues: tuple[Cadre, ...]  # in the roster's order: department by department
     grades: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The departments' names, and the names two people of the unit share (shown with the
+    # department, so that a voter knows which 张伟 they grade).
+    naming: Naming = field(default_factory=lambda: Naming(departments={}, namesakes=frozenset()))
 
     @property
     def ids(self) -> frozenset[int]:
@@ -119,6 +122,15 @@ class Ballot:
     @property
     def complete(self) -> bool:
         return bool(self.colleagues) and not self.missing
+
+    def departments(self) -> list[tuple[int, list[Cadre]]]:
+        """The colleagues department by department (a department id and its people), in order."""
+        groups: list[tuple[int, list[Cadre]]] = []
+        for colleague in self.colleagues:
+            if not groups or groups[-1][0] != colleague.department_id:
+                groups.append((colleague.department_id, []))
+            groups[-1][1].append(colleague)
+        return groups
 
     def grade_of(self, ratee_id: int) -> str | None:
         return self.grades.get(ratee_id)
@@ -227,6 +239,7 @@ async def open_ballot(
         scope=scope,
         colleagues=tuple(colleagues),
         grades=MappingProxyType({k: v for k, v in mine.items() if k in ids}),
+        naming=await naming(session=session, unit_id=period.unit_id),
     )
 
 

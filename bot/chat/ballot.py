@@ -1,9 +1,12 @@
 """The secret democratic evaluation (民主测评): ``/vote`` and the ballot's buttons.
 
-``/vote`` shows the whole ballot in one message: a row per colleague (name and the four grades,
-the chosen one marked), ten colleagues a page, a progress line and Submit. Every press edits that
-same message. Submit asks for a confirmation ("you cannot change it afterwards"); confirming
-casts the ballot in one transaction (:func:`bot.appraisal.ballots.cast`) and the message is
+``/vote`` shows the whole ballot in one message: the colleagues in the roster's order, under
+their department's name (on a row of its own), each as a row with their name and a row with the
+four grades (short labels, the chosen one marked: four buttons still fit a small phone's width),
+six colleagues a page, a progress line and Submit. A name two people of the unit share carries
+the department, here and in the confirmation. Every press edits that same message. Submit asks
+for a confirmation ("you cannot change it afterwards"); confirming casts the ballot in one
+transaction (:func:`bot.appraisal.ballots.cast`) and the message is
 replaced by a receipt that shows no grade.
 
 Callback data (family ``vote``); the log line shows only ``vote:<action>``, never who or which
@@ -13,6 +16,7 @@ grade:
 ``vote:set:<period>:<ratee>:<grade>``  give ``ratee`` that grade (a draft, the voter's own)
 ``vote:pg:<period>:<page>``            show a page of the ballot (also "back" from the confirmation)
 ``vote:who:<period>:<ratee>``          the name button: say the colleague's grade so far
+``vote:dep:<period>:<department>``     a department's heading: say how many of it are graded
 ``vote:sub:<period>``                  Submit: the confirmation step, or what is still missing
 ``vote:ok:<period>``                   confirm: cast the ballot
 =====================================  ==========================================================
@@ -38,6 +42,7 @@ from bot.appraisal.month import month_status
 from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
+from bot.chat.names import shown
 from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
 from storage.engine import forget_old_row_versions
@@ -50,11 +55,12 @@ VOTE = keyboards.Family(
         "set": (keyboards.ID("period"), keyboards.ID("ratee"), keyboards.CHOICE("grade", *GRADES)),
         "pg": (keyboards.ID("period"), keyboards.INT("page")),
         "who": (keyboards.ID("period"), keyboards.ID("ratee")),
+        "dep": (keyboards.ID("period"), keyboards.ID("department")),
         "sub": (keyboards.ID("period"),),
         "ok": (keyboards.ID("period"),),
     },
 )
-PAGE_SIZE = 10  # colleagues a page: rows of five buttons still fit a phone's screen
+PAGE_SIZE = 6  # colleagues a page: two rows each, with their headings, fit a phone's screen
 STEPS = 2  # 1: grade everyone, 2: confirm
 
 
@@ -79,23 +85,42 @@ def _grade_label(context: KaoheContext, grade: str) -> str:
     return context.label(f"ballot.grade.{grade}")
 
 
+def _name(context: KaoheContext, ballot: Ballot, colleague: Cadre) -> str:
+    return shown(context, colleague, ballot.naming)
+
+
+def _headed(ballot: Ballot) -> bool:
+    """Whether the ballot names departments: it spans more than one."""
+    return ballot.scope != "department" and len(ballot.departments()) > 1
+
+
 def _ballot_view(
     context: KaoheContext, ballot: Ballot, page: int
 ) -> tuple[str, InlineKeyboardMarkup]:
     pages = _pages(ballot)
     page = min(max(page, 0), pages - 1)
     period_id = ballot.period.id
-    shown = ballot.colleagues[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    shown_here = ballot.colleagues[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     rows = []
-    for colleague in shown:
+    department: int | None = None
+    for colleague in shown_here:
+        if _headed(ballot) and colleague.department_id != department:
+            department = colleague.department_id
+            heading = context.label(
+                "ballot.department", department=ballot.naming.department(colleague)
+            )
+            rows.append([VOTE.button(heading, "dep", period_id, department)])
+        rows.append(
+            [VOTE.button(_name(context, ballot, colleague), "who", period_id, colleague.id)]
+        )
         chosen = ballot.grade_of(colleague.id or 0)
-        row = [VOTE.button(colleague.name, "who", period_id, colleague.id)]
+        grades = []
         for grade in GRADES:
-            label = _grade_label(context, grade)
+            label = context.label(f"ballot.short.{grade}")
             if grade == chosen:
                 label = context.label("ballot.chosen", grade=label)
-            row.append(VOTE.button(label, "set", period_id, colleague.id, grade))
-        rows.append(row)
+            grades.append(VOTE.button(label, "set", period_id, colleague.id, grade))
+        rows.append(grades)
     if pages > 1:
         nav = []
         if page > 0:
@@ -135,14 +160,23 @@ def _ballot_view(
 
 def _confirm_view(context: KaoheContext, ballot: Ballot) -> tuple[str, InlineKeyboardMarkup]:
     period_id = ballot.period.id
-    lines = [(c.name, _grade_label(context, ballot.grades[c.id or 0])) for c in ballot.colleagues]
+    groups = [
+        (
+            ballot.naming.departments.get(department, "") if _headed(ballot) else None,
+            [
+                (_name(context, ballot, c), _grade_label(context, ballot.grades[c.id or 0]))
+                for c in people
+            ],
+        )
+        for department, people in ballot.departments()
+    ]
     counts = ballot.counts()
     text = context.render(
         "ballot/confirm",
         period=ballot.period,
         step=2,
         steps=STEPS,
-        lines=lines,
+        groups=groups,
         counts=[(_grade_label(context, g), counts[g]) for g in GRADES],
         total=len(ballot.colleagues),
     )
@@ -312,8 +346,29 @@ async def _who_callback(update: Update, context: KaoheContext, press: keyboards.
         _plain(
             context,
             "ballot/who_short",
-            name=colleague.name,
+            name=_name(context, ballot, colleague),
             grade=_grade_label(context, grade) if grade else None,
+        ),
+    )
+
+
+async def _department_callback(
+    update: Update, context: KaoheContext, press: keyboards.Press
+) -> None:
+    """Say how many colleagues of the department under this heading have a grade so far."""
+    ballot = await _ballot(context, press)
+    people = next((p for d, p in ballot.departments() if d == press["department"]), None)
+    if people is None:
+        raise BallotRefused(Refusal.OUT_OF_SCOPE, period=ballot.period)
+    await presses.answer(
+        update,
+        context,
+        _plain(
+            context,
+            "ballot/department_short",
+            department=ballot.naming.departments.get(press["department"], ""),
+            graded=sum(1 for c in people if c.id in ballot.grades),
+            total=len(people),
         ),
     )
 
@@ -326,7 +381,9 @@ async def _submit_callback(update: Update, context: KaoheContext, press: keyboar
     if not ballot.colleagues:
         raise BallotRefused(Refusal.NOBODY, period=ballot.period)
     if not ballot.complete:
-        raise BallotRefused(Refusal.INCOMPLETE, period=ballot.period, missing=ballot.missing)
+        refused = BallotRefused(Refusal.INCOMPLETE, period=ballot.period)
+        refused.missing = tuple(_name(context, ballot, c) for c in ballot.missing)
+        raise refused
     await presses.answer(update, context)
     await _edit(query, *_confirm_view(context, ballot))
 
@@ -376,6 +433,7 @@ vote_callback = require(Role.CADRE)(
             "set": _refusing(_set_callback),
             "pg": _refusing(_page_callback),
             "who": _refusing(_who_callback),
+            "dep": _refusing(_department_callback),
             "sub": _refusing(_submit_callback),
             "ok": _refusing(_confirm_callback),
         },

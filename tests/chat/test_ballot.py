@@ -1,7 +1,8 @@
 """The secret democratic evaluation, end to end: /vote, the ballot's buttons, casting, secrecy.
 
 Every test runs on SQLite and on PostgreSQL (the ``database_url`` fixture). The example town has
-12 assessed cadres, so each voter grades 11 colleagues on two pages (10 + 1).
+12 assessed cadres in four departments, so each voter grades 11 colleagues on two pages (6 + 5),
+in the roster's order under their departments' headings.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +30,7 @@ from storage.models import (
     AuditLog,
     BallotDraft,
     BallotParticipation,
+    Cadre,
     Period,
     PeriodState,
     PersistedConversation,
@@ -43,9 +46,11 @@ from tests.harness.ballot import (
     fill_ballot,
     grade_data,
     grade_one,
+    headings_on,
     names_on,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 GRADES = ("excellent", "good", "pass", "fail")
 ZH = {"excellent": "优秀", "good": "良好", "pass": "及格", "fail": "不及格"}
 
@@ -61,6 +66,11 @@ async def _rows(town: Any, model: Any) -> list[Any]:
 async def _tallies(town: Any, period: Period) -> dict[int, dict[str, int]]:
     async with town.services.sessions() as session:
         return await ballots.tallies(session=session, period_id=period.id)
+
+
+async def _november(town: Any) -> Period:
+    async with town.services.sessions() as session:
+        return (await session.exec(select(Period).where(Period.number == 11))).one()
 
 
 async def _ids(town: Any, *names: str) -> dict[str, int]:
@@ -101,7 +111,12 @@ async def test_full_ballot_through_buttons(town: Any, texts: Any, fake: Any) -> 
     assert "民主测评（无记名）· 2026年11月" in ballot.text
     assert "第 1/2 步" in ballot.text and "已评 0/11" in ballot.text and "第 1/2 页" in ballot.text
     page_one = names_on(ballot)
-    assert len(page_one) == 10 and "吴磊" not in page_one
+    # The roster's order (each department's head first), department by department.
+    assert page_one == ["李明", "周晓燕", "郑海涛", "王芳", "冯超", "陈静"]
+    assert headings_on(ballot) == [
+        texts.label("zh", "ballot.department", department=name)
+        for name in ("党政办公室", "经济发展办公室", "社会事务办公室")
+    ]
     assert ballot_row(ballot, page_one[0])[1:] == ["优秀", "良好", "及格", "不及格"]
     assert texts.label("zh", "ballot.submit_missing", n=11) in ballot.labels
     assert "◀" not in ballot.labels and "▶" in ballot.labels and "1/2" in ballot.labels
@@ -116,20 +131,27 @@ async def test_full_ballot_through_buttons(town: Any, texts: Any, fake: Any) -> 
     choice = {name: GRADES[i % 4] for i, name in enumerate(page_one)}
     for name in page_one[1:]:
         await grade_one(voter, name, choice[name], texts)
-    assert "已评 10/11" in voter.last().text and "还有 1 位同事未评" in voter.last().text
+    assert "已评 6/11" in voter.last().text and "还有 5 位同事未评" in voter.last().text
 
-    # Submit while one colleague is missing: an alert naming them, nothing cast.
-    answer = await voter.press(texts.label("zh", "ballot.submit_missing", n=1))
-    hidden = "韩雪"  # the last of the roster order, alone on page two
-    assert answer.show_alert and answer.text == _alert(texts, "incomplete", missing=[hidden])
+    # Submit while colleagues are missing: an alert naming them, nothing cast.
+    answer = await voter.press(texts.label("zh", "ballot.submit_missing", n=5))
+    page_two = ["褚文斌", "卫红梅", "蒋伟", "沈刚", "韩雪"]  # the rest, in the roster's order
+    assert answer.show_alert and answer.text == _alert(texts, "incomplete", missing=page_two)
     assert await _rows(town, BallotParticipation) == []
 
-    # Page two: the one colleague left; back and forth keeps the grades.
+    # Page two: the colleagues left; back and forth keeps the grades.
     await voter.press("▶")
-    assert names_on(voter.last()) == [hidden] and "第 2/2 页" in voter.last().text
+    assert names_on(voter.last()) == page_two and "第 2/2 页" in voter.last().text
     assert "◀" in voter.last().labels and "▶" not in voter.last().labels
-    await grade_one(voter, hidden, "pass", texts)
-    choice[hidden] = "pass"
+    # 社会事务办公室 goes on from page one: its heading again, then 综合治理办公室's.
+    assert headings_on(voter.last()) == [
+        texts.label("zh", "ballot.department", department=name)
+        for name in ("社会事务办公室", "综合治理办公室")
+    ]
+    hidden = page_two[-1]
+    for name in page_two:
+        choice[name] = "pass"
+        await grade_one(voter, name, "pass", texts)
     assert "已评 11/11" in voter.last().text
     await voter.press("◀")
     assert ballot_row(voter.last(), first)[1] == "● 优秀"
@@ -139,6 +161,8 @@ async def test_full_ballot_through_buttons(town: Any, texts: Any, fake: Any) -> 
     confirm = voter.last()
     assert "第 2/2 步" in confirm.text and "提交后不能再更改" in confirm.text
     assert f"{first}：优秀" in confirm.text and f"{hidden}：及格" in confirm.text
+    # Department by department, under their names.
+    assert confirm.text.index("党政办公室\n李明：优秀") < confirm.text.index("综合治理办公室\n蒋伟")
     assert confirm.labels == [texts.label("zh", "ballot.confirm"), texts.label("zh", "ballot.back")]
     await voter.press(texts.label("zh", "ballot.back"))
     assert "第 1/2 步" in voter.last().text
@@ -340,7 +364,7 @@ async def test_quarterly_cadence_says_when_the_next_ballot_is(town: Any, texts: 
     await _set_period(town, period, state=PeriodState.CLOSED.value)
     december = await town.open_month(2026, 12, scheme=scheme)
     await voter.command("vote")
-    assert "2026年12月" in voter.last().text and len(names_on(voter.last())) == 10
+    assert "2026年12月" in voter.last().text and len(names_on(voter.last())) == 6
     assert december.id != period.id
 
 
@@ -439,7 +463,7 @@ async def test_the_ballot_survives_a_restart(
     async with Simulator(app2, fake, via="processor") as sim2:
         again = sim2.user(voter.id, "吴磊")
         await again.press("▶", message=message_id)
-        assert names_on(again.last()) == ["韩雪"] and "已评 1/11" in again.last().text
+        assert names_on(again.last())[-1] == "韩雪" and "已评 1/11" in again.last().text
         await again.press("◀", message=message_id)
         assert ballot_row(again.last(), "李明")[4] == "● 不及格"
         await fill_ballot(again, texts, lambda name: "pass")
@@ -493,7 +517,7 @@ async def test_the_ballot_in_english(town: Any, texts: Any) -> None:
     ballot = voter.last()
     assert "Democratic evaluation (secret ballot) · November 2026" in ballot.text
     assert "Graded 0/11 · page 1/2" in ballot.text
-    assert ballot_row(ballot, "李明")[1:] == ["Excellent", "Good", "Pass", "Fail"]
+    assert ballot_row(ballot, "李明")[1:] == ["Exc.", "Good", "Pass", "Fail"]
     await grade_one(voter, "李明", "good", texts, lang="en")
     assert ballot_row(voter.last(), "李明")[2] == "● Good"
     answer = await voter.press("Submit (10 still", message=voter.last())
@@ -566,3 +590,104 @@ async def test_secrecy_nothing_links_a_rater_to_a_grade(
             assert not any(word in line for word in words), line
         if any(word in line for word in words):
             assert not any(name in line for name in names), line
+
+
+# --- on a phone: order, departments, namesakes, width -----------------------------------------
+
+
+async def _with_namesakes(town: Any, tmp_path: Path) -> None:
+    """The example roster with two more people called 张伟, in two departments."""
+    rows = (ROOT / "examples" / "roster.csv").read_text(encoding="utf-8-sig").splitlines()
+    rows.insert(7, "张伟,党政办公室,干部,科员,,,")  # after 吴磊
+    rows.append("张伟,综合治理办公室,干部,网格员,,,")
+    path = tmp_path / "roster.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    await town.import_roster(path)
+
+
+async def test_namesakes_carry_their_department_on_the_ballot_and_its_confirmation(
+    town: Any, texts: Any, tmp_path: Path
+) -> None:
+    await _with_namesakes(town, tmp_path)
+    voter = await town.signup("李明")
+    await town.open_month(2026, 11)
+    await voter.command("vote")
+    office = texts.label("zh", "person.namesake", name="张伟", department="党政办公室")
+    order = texts.label("zh", "person.namesake", name="张伟", department="综合治理办公室")
+    assert names_on(voter.last())[:3] == ["周晓燕", "吴磊", office]
+    assert "张伟" not in names_on(voter.last())
+    answer = await voter.press(office)
+    assert answer.text == texts.render_plain("zh", "ballot/who_short", name=office, grade=None)
+
+    given = await fill_ballot(voter, texts, lambda name: "excellent" if name == office else "pass")
+    assert given[office] == "excellent" and given[order] == "pass"
+    await voter.press(texts.label("zh", "ballot.submit", n=len(given)))
+    confirm = voter.last().text
+    assert f"{office}：优秀" in confirm and f"{order}：及格" in confirm
+    assert "\n张伟：" not in confirm
+
+    # Their tallies are each their own.
+    await voter.press(texts.label("zh", "ballot.confirm"))
+    async with town.services.sessions() as session:
+        both = (await session.exec(select(Cadre).where(Cadre.name == "张伟"))).all()
+    tallies = await _tallies(town, await _november(town))
+    by_department = {c.department_id: tallies[c.id] for c in both}
+    assert sorted(t["excellent"] for t in by_department.values()) == [0, 1]
+    assert sorted(t["pass"] for t in by_department.values()) == [0, 1]
+
+
+async def test_a_missing_namesake_is_named_with_the_department(
+    town: Any, texts: Any, tmp_path: Path
+) -> None:
+    await _with_namesakes(town, tmp_path)
+    await town.open_month(2026, 11)
+    order = texts.label("zh", "person.namesake", name="张伟", department="综合治理办公室")
+    skipper = await town.signup("王芳")  # grades everyone but the second 张伟
+    await skipper.command("vote")
+    while True:
+        for name in names_on(ballot_message(skipper)):
+            if name != order:
+                await grade_one(skipper, name, "good", texts)
+        if texts.label("zh", "ballot.next") not in ballot_message(skipper).labels:
+            break
+        await skipper.press(texts.label("zh", "ballot.next"), message=ballot_message(skipper))
+    answer = await skipper.press(
+        texts.label("zh", "ballot.submit_missing", n=1), message=ballot_message(skipper)
+    )
+    assert answer.show_alert and answer.text == _alert(texts, "incomplete", missing=[order])
+
+
+async def test_every_row_of_the_ballot_fits_a_small_phone(
+    town: Any, texts: Any, tmp_path: Path
+) -> None:
+    from bot.chat.keyboards import row_fits
+
+    await _with_namesakes(town, tmp_path)
+    period = await town.open_month(2026, 11)
+    for lang in ("zh", "en"):
+        voter = await town.signup("吴磊" if lang == "zh" else "王芳")
+        await voter.command("lang", lang)
+        await voter.command("vote")
+        # The widest labels: "fail" chosen everywhere, the namesakes' departments.
+        given = await fill_ballot(voter, texts, lambda name: "fail", lang)
+        while texts.label(lang, "ballot.prev") in ballot_message(voter).labels:
+            await voter.press(texts.label(lang, "ballot.prev"), message=ballot_message(voter))
+        pages = [ballot_message(voter)]
+        while texts.label(lang, "ballot.next") in pages[-1].labels:
+            await voter.press(texts.label(lang, "ballot.next"), message=pages[-1])
+            pages.append(ballot_message(voter))
+        assert sum(len(names_on(page)) for page in pages) == len(given) == 13
+        for page in pages:
+            for row in page.buttons:
+                assert row_fits(row), (lang, row)
+            grades = [row for row in page.buttons if len(row) == 4]
+            assert len(grades) == len(names_on(page))
+            fail = texts.label(lang, "ballot.short.fail")
+            assert all(row[3] == texts.label(lang, "ballot.chosen", grade=fail) for row in grades)
+        # A department's heading stands alone and, pressed, says how far its people are graded.
+        heading = headings_on(pages[0])[0]
+        assert [heading] in pages[0].buttons
+        data = str(pages[0].button(heading)["callback_data"])
+        answer = await voter.press_data(data, message_id=pages[0].message_id)
+        assert not answer.show_alert and answer.text
+    assert period.id is not None
