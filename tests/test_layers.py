@@ -155,5 +155,24 @@ def test_no_wall_clock(module: str, path: Path) -> None:
     assert not reads, f"{module} reads the wall clock at lines {reads}; use the Services clock"
 
 
+@pytest.mark.parametrize(("module", "path"), MODULES, ids=[m for m, _ in MODULES])
+def test_handlers_look_rows_up_through_queries(module: str, path: Path) -> None:
+    """No ``session.get(Model, id)`` in the chat layer: an id from a button or a message is
+    looked up through a query function that scopes it to the unit (``storage/queries``)."""
+    if not module.startswith("bot.chat"):
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    calls = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "session"
+    ]
+    assert not calls, f"{module} calls session.get at lines {calls}; use a unit-scoped query"
+
+
 def test_every_module_has_a_layer() -> None:
     assert {_package(m) for m, _ in MODULES} <= set(ALLOWED) | {TOP}

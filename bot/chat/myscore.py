@@ -269,7 +269,8 @@ async def myscore_cmd(update: Update, context: KaoheContext) -> None:
                     line,
                     context.texts,
                     context.lang,
-                    rank_band=scheme_of(quarterly.period).quarterly.rank_band,
+                    rank_band=quarterly.period.scheme is not None
+                    and scheme_of(quarterly.period).quarterly.rank_band,
                     appeal=appeal,
                 )
                 if appeal:

@@ -58,8 +58,9 @@ from bot.chat.conversations import TypedQuestions, button_conversation
 from bot.rules.figures import parse_figure
 from bot.rules.numbers import one_decimal, plain
 from bot.rules.roles import Role
-from storage.models import Cadre, Department, Period, RatingSource, Target
+from storage.models import Cadre, Period, RatingSource, Target
 from storage.queries import ratings as ratings_q
+from storage.queries import roster as roster_q
 from storage.queries.roster import unit_cadre
 
 log = logging.getLogger(__name__)
@@ -236,7 +237,9 @@ async def _person(
     assert rater is not None
     own = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=SELF)
     head = await ratings.load_sheet(session=session, period=period, ratee=ratee, source=HEAD)
-    department = await session.get(Department, ratee.department_id)
+    department = await roster_q.unit_department(
+        session=session, unit_id=context.unit_id, department_id=ratee.department_id
+    )
     people = await ratings.ratees_of(session=session, rater=rater)
     assert period.id is not None
     found = await ratings_q.period_ratings(session=session, period_id=period.id)

@@ -22,7 +22,7 @@ from bot.chat.myscore import result_view
 from bot.chat.selfscore import SELFSCORE
 from bot.chat.tasks import GO
 from bot.core.services import Services
-from bot.core.texts import Texts
+from bot.core.texts import MESSAGE_LIMIT, Texts, pack_messages
 from bot.rules.roles import Role
 from bot.rules.secrecy import public_breakdown
 from storage.engine import transaction
@@ -118,22 +118,30 @@ class Notices:
         suffix: str = "",
         **values: Any,
     ) -> bool:
-        """Render ``template`` for ``cadre`` and queue it (once per event, recipient, suffix)."""
+        """Render ``template`` for ``cadre`` and queue it (once per event, recipient, suffix).
+
+        A text longer than one Telegram message (the office's summary of a large unit, with
+        everyone missing named) is queued as several, split between its lines; the buttons go
+        with the last part."""
         assert cadre.telegram_user_id is not None
         text = self.texts.render(self.lang(cadre), template, period=period, **values)
-        return await outbox_q.enqueue(
-            session=session,
-            unit_id=cadre.unit_id,
-            key=f"{event}:{kind}:{cadre.id}{suffix}",
-            event=event,
-            kind=kind,
-            chat_id=cadre.telegram_user_id,
-            text=text,
-            reply_markup=markup,
-            period_id=period.id if period is not None else None,
-            cadre_id=cadre.id,
-            now=self.services.now(),
-        )
+        parts = pack_messages([text]) if len(text) > MESSAGE_LIMIT else [text]
+        queued = False
+        for index, part in enumerate(parts):
+            queued |= await outbox_q.enqueue(
+                session=session,
+                unit_id=cadre.unit_id,
+                key=f"{event}:{kind}:{cadre.id}{suffix}" + (f":{index}" if index else ""),
+                event=event,
+                kind=kind,
+                chat_id=cadre.telegram_user_id,
+                text=part,
+                reply_markup=markup if index == len(parts) - 1 else None,
+                period_id=period.id if period is not None else None,
+                cadre_id=cadre.id,
+                now=self.services.now(),
+            )
+        return queued
 
     # -- the messages of a month -------------------------------------------------------------
 

@@ -158,6 +158,14 @@ def _line(
     breakdown = _dict(result.breakdown)
     figure = _dict(breakdown.get("score"))
     democratic, note = _democratic(month_results)
+    # The parts as the engine used them (stored with the result), else as stored now.
+    stored_parts = [_dict(p) for p in _list(breakdown.get("parts")) if _dict(p).get("period")]
+    if stored_parts:
+        codes = tuple(str(p["period"]) for p in stored_parts)
+        scores = tuple(_decimal(p.get("score")) for p in stored_parts)
+    else:
+        codes = tuple(p.code for p in parts)
+        scores = tuple(None if r is None else r.score for r in part_results)
     flags: list[str] = []
     for flag in [*_list(result.flags), *(f for r in month_results if r for f in _list(r.flags))]:
         if isinstance(flag, str) and flag not in flags:
@@ -168,8 +176,8 @@ def _line(
         name=cadre.name if cadre else str(result.cadre_id),
         department=department,
         title=cadre.title if cadre else None,
-        parts=tuple(None if r is None else r.score for r in part_results),
-        part_codes=tuple(p.code for p in parts),
+        parts=scores,
+        part_codes=codes,
         head=_source_mean(month_results, "head"),
         self_score=_source_mean(month_results, "self"),
         democratic=democratic,

@@ -181,11 +181,12 @@ async def test_results_with_breakdown_in_chinese(town: Any, texts: Any) -> None:
     text = wang.last().text
     lines = _lines(text)
 
-    assert "2026年第3季度 考核结果（已公布）" in lines
-    assert "得分 88.1 · 等次：良好" in lines
+    # The published quarter in the words of the result sent at publication (bot.reports).
+    assert "王芳，您2026年第3季度的考核结果已公布：" in lines
+    assert "得分 88.1 · 等次 良好" in lines
     assert "月度得分：7月 86.3 · 8月 86.8 · 9月 88.2 → 平均 87.1" in lines
-    assert "领导小组调整：+1.0（获县级防汛表彰）" in lines
-    assert "机关制度月均：97.5" in lines
+    assert "· 领导小组调整 +1.0：获县级防汛表彰" in lines
+    assert "· 机关制度（月均）：97.5" in lines
 
     october = lines[lines.index("2026年10月 月度得分") :]
     assert october[:8] == [
@@ -218,10 +219,10 @@ async def test_results_with_breakdown_in_english(town: Any) -> None:
     await wang.command("myscore")
     lines = _lines(wang.last().text)
     assert "My appraisal · 王芳" in lines
-    assert "Q3 2026: result (published)" in lines
-    assert "Score 88.1 · grade: Good" in lines
+    assert "王芳, your appraisal result for Q3 2026 is published:" in lines
+    assert "Score 88.1 · grade Good" in lines
     assert "Monthly scores: Jul 86.3 · Aug 86.8 · Sep 88.2 → mean 87.1" in lines
-    assert "Leadership adjustment: +1.0 (获县级防汛表彰)" in lines
+    assert "· Leadership adjustment +1.0: 获县级防汛表彰" in lines
     october = lines[lines.index("October 2026: monthly score") :]
     assert october[:7] == [
         "October 2026: monthly score",
