@@ -261,7 +261,7 @@ def _strips(
             for name, members in departments
         ],
     )
-    axes.set_ylim(len(departments) - 0.5, -0.5)  # the first department on top
+    axes.set_ylim(max(1, len(departments)) - 0.5, -0.5)  # the first department on top
     axes.set_xlim(*_x_range(report))
     axes.grid(axis="x", color="#e0e0e0", linestyle="--", linewidth=0.8, zorder=0)
     for row in rows[1::2]:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -133,3 +134,9 @@ def test_chinese_renders_with_no_system_font() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 10_000
+
+
+def test_a_report_without_lines_still_renders() -> None:
+    """A period with no stored results yet (the report has no lines) draws empty panels."""
+    empty = replace(seed_quarter(), lines=())
+    assert png_size(render(empty, "zh")) == (1080, 1350)

@@ -551,3 +551,15 @@ def test_bonus_total_row_adds_up_to_the_cent() -> None:
 def test_bonus_sheet_is_made_of_a_year() -> None:
     with pytest.raises(ValueError, match="year"):
         bonus_workbook(seed_quarter(), TEXTS, "zh")
+
+
+def test_a_report_without_lines_has_its_title_header_and_no_department_sheets() -> None:
+    workbook = load(period_workbook(replace(seed_quarter(), lines=()), TEXTS, "zh"))
+    assert workbook.sheetnames == ["汇总"]
+    sheet = workbook.worksheets[0]
+    assert sheet["A1"].value.startswith("青山镇 2026年一季度")
+    assert [c.value for c in sheet[3]][:5] == ["人数", 0, 0, 0, 0]
+    assert table(sheet) == []
+    bonus = load(bonus_workbook(replace(seed_year(), lines=()), TEXTS, "zh")).worksheets[0]
+    assert bonus["A3"].value == "合计"
+    assert figure(bonus["K3"].value) == 0
