@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 	cp .env.example .env
 	@echo "Created .env from .env.example: put your BOT_TOKEN in it."
 
+# Without a BOT_TOKEN in .env this starts the sandbox (the bot and the example town in the
+# browser, no Telegram); with one, the live bot.
 run: $(STAMP) .env
-	$(BIN)/kaohe run
+	$(BIN)/kaohe run --or-sandbox
 
 test: $(STAMP)
 	$(BIN)/ruff check .

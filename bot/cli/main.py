@@ -66,6 +66,10 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
     settings = cli.settings
     if settings.bot_token is None:
+        if getattr(args, "or_sandbox", False):
+            from bot.cli.sandbox import sandbox_without_token
+
+            return sandbox_without_token(cli)
         cli.say("cli/no_token", err=True)
         return EXIT_USAGE
     clock = _simulated_clock(cli, args)
@@ -482,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="with --clock: simulated seconds per real second, e.g. 3600 (an hour a second)",
     )
+    p.add_argument(
+        "--or-sandbox",
+        action="store_true",
+        help="without a BOT_TOKEN, start the local sandbox instead of stopping (make run)",
+    )
     p.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="database: upgrade, current, backup").add_subparsers(
@@ -533,9 +542,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from bot.cli.appraisal import register  # here, not at the top: it imports this module
     from bot.cli.calendar import register as register_calendar
+    from bot.cli.sandbox import register as register_sandbox
 
     register(sub)
     register_calendar(sub)
+    register_sandbox(sub)
     return parser
 
 

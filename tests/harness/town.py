@@ -1,95 +1,27 @@
-"""The example town in a running bot: its roster, sign-up codes, and people signed up.
-
-Tests speak of people by name (``await town.signup("李明")``); this keeps the name-to-user-id
-bookkeeping in one place.
+"""The example town in a running bot, for tests: the sandbox's :class:`bot.sandbox.town.Town`
+(roster, sign-up codes, people signed up) plus what only tests do (a month opened around the
+present, a second unit in the same database).
 """
 
 from __future__ import annotations
 
 import calendar
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
-
-from bot.emulator.simulator import Simulator, SimUser
-from bot.sheets.roster import read_roster
+from bot.sandbox.town import Town as SandboxTown
 from storage.engine import transaction
 from storage.models import Cadre, Department, Period, PeriodKind, PeriodState, Unit, utcnow
 from storage.queries.invites import issue_code
 from storage.queries.results import create_tallies
-from storage.queries.roster import import_roster
 
 
 @dataclass
-class Town:
-    app: Any
-    sim: Simulator
-    users: dict[str, SimUser] = field(default_factory=dict)
+class Town(SandboxTown):
+    actor: str = "test"
     _next_user_id: int = 5000
-
-    @property
-    def services(self) -> Any:
-        return self.app.services
-
-    async def import_roster(self, path: Path) -> None:
-        rows = read_roster(path)
-        async with transaction(self.services.sessions) as session:
-            await import_roster(
-                session=session,
-                unit_id=self.services.unit_id,
-                rows=rows,
-                actor="test",
-                now=self.services.now(),
-            )
-
-    async def cadre(self, name: str) -> Cadre:
-        async with self.services.sessions() as session:
-            found = (
-                await session.exec(
-                    select(Cadre)
-                    .where(Cadre.unit_id == self.services.unit_id)
-                    .where(Cadre.name == name)
-                )
-            ).one()
-        return found
-
-    async def period(self, period_id: int) -> Period:
-        """A period as the database has it now."""
-        async with self.services.sessions() as session:
-            found = await session.get(Period, period_id)
-        assert found is not None
-        return found
-
-    async def code_for(self, name: str, *, ttl: timedelta = timedelta(days=14)) -> str:
-        async with transaction(self.services.sessions) as session:
-            cadre = (
-                await session.exec(
-                    select(Cadre)
-                    .where(Cadre.unit_id == self.services.unit_id)
-                    .where(Cadre.name == name)
-                )
-            ).one()
-            code, _ = await issue_code(
-                session=session, cadre=cadre, ttl=ttl, created_by="test", now=self.services.now()
-            )
-        return code
-
-    def person(self, name: str, *, language_code: str | None = "zh-hans") -> SimUser:
-        """The Telegram user of ``name`` (made on first use, not yet signed up)."""
-        if name not in self.users:
-            self._next_user_id += 1
-            self.users[name] = self.sim.user(self._next_user_id, name, language_code=language_code)
-        return self.users[name]
-
-    async def signup(self, name: str) -> SimUser:
-        """Sign ``name`` up through the deep link, as the person would."""
-        user = self.person(name)
-        await user.command("start", await self.code_for(name))
-        return user
 
     async def open_month(self, year: int, month: int, *, scheme: Any = None) -> Period:
         """Open the appraisal window of ``month`` now, with ``scheme`` (default: the example).
@@ -129,18 +61,6 @@ class Town:
                     grades=[g.value for g in GRADE_ORDER],
                 )
         return period
-
-    async def signup_all(self) -> dict[str, SimUser]:
-        async with self.services.sessions() as session:
-            names = [
-                c.name
-                for c in (
-                    await session.exec(select(Cadre).where(Cadre.unit_id == self.services.unit_id))
-                ).all()
-            ]
-        for name in names:
-            await self.signup(name)
-        return dict(self.users)
 
 
 OTHER_USER = 9_000_001
