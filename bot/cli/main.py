@@ -466,26 +466,16 @@ def cmd_check(cli: Cli, args: argparse.Namespace) -> int:
 # --- parser ------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kaohe", description="kaohe: the township office's appraisal bot (绩效考核机器人)"
-    )
+def build_parser(lang: str = "zh", texts: Texts | None = None) -> argparse.ArgumentParser:
+    """The ``kaohe`` command, its help in ``lang`` (``templates/<lang>/cli/help.toml``)."""
+    from bot.cli.help import KaoheParser, localize
+
+    parser = KaoheParser(prog="kaohe")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "run", help="start the bot (long polling, or webhook when WEBHOOK_URL is set)"
-    )
-    p.add_argument(
-        "--clock",
-        metavar="WHEN",
-        help="run on a simulated clock from this local time, e.g. 2026-11-24T08:00 (trials)",
-    )
-    p.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        help="with --clock: simulated seconds per real second, e.g. 3600 (an hour a second)",
-    )
+    p = sub.add_parser("run")
+    p.add_argument("--clock", metavar="WHEN")
+    p.add_argument("--speed", type=float, default=1.0)
     p.add_argument(
         "--or-sandbox",
         action="store_true",
@@ -493,33 +483,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
 
-    db = sub.add_parser("db", help="database: upgrade, current, backup").add_subparsers(
-        dest="db", required=True, metavar="ACTION"
-    )
-    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(
-        func=cmd_db_upgrade
-    )
-    db.add_parser("current", help="show the schema revision of the database").set_defaults(
-        func=cmd_db_current
-    )
-    p = db.add_parser(
-        "backup", help="copy the SQLite database consistently, even while the bot runs"
-    )
-    p.add_argument("file", help="where to write the copy")
+    db = sub.add_parser("db").add_subparsers(dest="db", required=True, metavar="ACTION")
+    db.add_parser("upgrade").set_defaults(func=cmd_db_upgrade)
+    db.add_parser("current").set_defaults(func=cmd_db_current)
+    p = db.add_parser("backup")
+    p.add_argument("file")
     p.set_defaults(func=cmd_db_backup)
 
-    roster = sub.add_parser("roster", help="the roster: import, export, list").add_subparsers(
-        dest="roster", required=True, metavar="ACTION"
-    )
-    p = roster.add_parser("import", help="import the roster from .xlsx or .csv (all rows or none)")
+    roster = sub.add_parser("roster").add_subparsers(dest="roster", required=True, metavar="ACTION")
+    p = roster.add_parser("import")
     p.add_argument("file")
-    p.add_argument("--prune", action="store_true", help="deactivate people who are not in the file")
+    p.add_argument("--prune", action="store_true")
     p.set_defaults(func=cmd_roster_import)
-    p = roster.add_parser("export", help="write the roster to .xlsx or .csv")
+    p = roster.add_parser("export")
     p.add_argument("file")
     p.set_defaults(func=cmd_roster_export)
-    p = roster.add_parser("list", help="one line per person")
-    p.add_argument("--all", action="store_true", help="include deactivated people")
+    p = roster.add_parser("list")
+    p.add_argument("--all", action="store_true")
     p.set_defaults(func=cmd_roster_list)
 
     p = sub.add_parser("invite", help="print one-time sign-up codes with their deep links")
@@ -537,9 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_invite)
 
-    sub.add_parser("check", help="validate the settings and the database connection").set_defaults(
-        func=cmd_check
-    )
+    sub.add_parser("check").set_defaults(func=cmd_check)
     from bot.cli.appraisal import register  # here, not at the top: it imports this module
     from bot.cli.calendar import register as register_calendar
     from bot.cli.sandbox import register as register_sandbox
@@ -547,11 +525,13 @@ def build_parser() -> argparse.ArgumentParser:
     register(sub)
     register_calendar(sub)
     register_sandbox(sub)
-    return parser
+    return localize(parser, texts or Texts(default_language=lang), lang)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    from bot.cli.help import office_language
+
+    parser = build_parser(office_language())
     args = parser.parse_args(argv)
     try:
         settings = load_settings()

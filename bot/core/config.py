@@ -159,9 +159,19 @@ def load_settings(**overrides: object) -> Settings:
             )
             for error in exc.errors()
         ]
-        env_file: Any = overrides.get("_env_file", Settings.model_config.get("env_file"))
-        try:
-            language = _LanguageOnly(_env_file=env_file).default_language
-        except ValidationError:
-            language = "zh"
-        raise SettingsError(problems, language if language in LANGUAGES else "zh") from None
+        env_file: Any = overrides.get("_env_file", _ENV_FILE)
+        raise SettingsError(problems, office_language(env_file=env_file)) from None
+
+
+_ENV_FILE: Any = Settings.model_config.get("env_file")
+
+
+def office_language(env_file: Any = _ENV_FILE) -> str:
+    """``DEFAULT_LANGUAGE`` alone, read as the settings read it (Chinese when it is unset or not
+    one the bot speaks): the CLI's help and its mistakes are said in it before, or without, the
+    other settings."""
+    try:
+        language = _LanguageOnly(_env_file=env_file).default_language
+    except ValidationError:
+        return "zh"
+    return language if language in LANGUAGES else "zh"

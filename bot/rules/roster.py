@@ -40,7 +40,11 @@ COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
+#: Cells every row must fill.
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = ("name", "department")
+#: Columns every roster must have: without roles nobody would rate anyone (every row a cadre),
+#: so a sheet without the column is refused; an empty roles cell means a cadre (干部).
+REQUIRED_HEADERS: Final[tuple[str, ...]] = (*REQUIRED_COLUMNS, "roles")
 
 
 #: Longest value each column may hold: the widths of the ``cadre`` and ``department`` columns.
@@ -410,7 +414,7 @@ class SheetLayout:
         )
 
 
-ROSTER_LAYOUT: Final = SheetLayout(COLUMNS, REQUIRED_COLUMNS, HEADER_ALIASES, IGNORED_HEADERS)
+ROSTER_LAYOUT: Final = SheetLayout(COLUMNS, REQUIRED_HEADERS, HEADER_ALIASES, IGNORED_HEADERS)
 
 
 def parse_roster_row(

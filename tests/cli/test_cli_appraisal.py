@@ -67,7 +67,7 @@ def broken_scheme(tmp_path: Path) -> Path:
 def test_scheme_check_passes_on_the_example(kaohe: Kaohe) -> None:
     code, out, _ = kaohe("scheme", "check", str(EXAMPLES / "scheme.toml"))
     assert code == EXIT_OK
-    assert "有效" in out and "本职工作 90 + 中心工作 10 = 100" in out
+    assert "没有问题" in out and "本职工作 90 + 中心工作 10 = 100" in out
 
 
 def test_scheme_check_reports_every_key_path(
@@ -77,7 +77,7 @@ def test_scheme_check_reports_every_key_path(
     code, out, _ = kaohe("scheme", "check", str(broken_scheme(tmp_path)))
     assert code == EXIT_USAGE
     assert "items.village：类别“village”各项目的权重之和是 95，应为 100" in out
-    assert "democratic.bogus：不认识的键" in out
+    assert "democratic.bogus：不认识的设置项" in out
     assert (
         "bonus.office_rules_share：机关制度占比须在 0.10 到 0.20 之间（10%–20%），现在是 0.25"
         in out
@@ -203,7 +203,7 @@ def test_a_month_from_the_command_line(kaohe: Kaohe, db: str) -> None:
     code, _, err = kaohe("periods", "open", "2027-01")
     assert code == EXIT_FAILED and "kaohe periods create 2027" in err
     code, out, _ = kaohe("scheme", "show", "--period", "2026-01")
-    assert code == EXIT_OK and "考核期 2026-01 冻结的考核方案" in out
+    assert code == EXIT_OK and "考核期 2026-01 使用的考核方案" in out
 
 
 def test_recompute_reports_a_tampered_result(

@@ -168,9 +168,9 @@ def test_names_beyond_the_basic_plane_and_every_middle_dot_are_one_spelling(
 
 def test_phone_typed_as_a_number_in_excel_is_read_as_digits(tmp_path: Path) -> None:
     data = [
-        ["姓名", "部门", "电话"],
-        ["甲", "党政办", 13800138000],
-        ["乙", "党政办", "+86 138-0013-8000"],
+        ["姓名", "部门", "角色", "电话"],
+        ["甲", "党政办", "干部", 13800138000],
+        ["乙", "党政办", "干部", "+86 138-0013-8000"],
     ]
     rows = read_roster(write_xlsx(tmp_path / "r.xlsx", data))
 
@@ -187,8 +187,19 @@ def test_csv_in_every_encoding_excel_saves(tmp_path: Path, encoding: str) -> Non
     assert rows[0].department == "领导班子"
 
 
-def test_xlsx_without_roles_column_makes_everyone_a_cadre(tmp_path: Path) -> None:
-    rows = read_roster(write_xlsx(tmp_path / "r.xlsx", [["姓名", "部门"], ["甲", "一办"]]))
+def test_a_roster_without_a_roles_column_is_refused(tmp_path: Path, texts: Texts) -> None:
+    """Without roles nobody would rate anyone: the sheet is refused, not read as all cadres."""
+    [issue] = issues_of(write_xlsx(tmp_path / "r.xlsx", [["姓名", "部门"], ["甲", "一办"]]))
+
+    assert (issue.row, issue.column, issue.code) == (1, "roles", "missing_column")
+    message = texts.render("zh", "roster/issue", **issue.context())
+    assert message.startswith("第 1 行「角色」：表头缺少这一列") and "一个人都没有导入" in message
+    assert "nobody was imported" in texts.render("en", "roster/issue", **issue.context())
+
+
+def test_an_empty_roles_cell_means_a_cadre(tmp_path: Path) -> None:
+    sheet = [["姓名", "部门", "角色"], ["甲", "一办", None]]
+    rows = read_roster(write_xlsx(tmp_path / "r.xlsx", sheet))
 
     assert rows == [RosterRow(row=2, name="甲", department="一办", roles=frozenset({Role.CADRE}))]
 
@@ -345,17 +356,28 @@ def test_zh_message_for_unknown_role_reads_as_the_office_expects(
     ("sheet", "expected"),
     [
         (
-            [["姓名", "科目"], ["甲", "x"]],
+            [["姓名", "科目", "角色"], ["甲", "x", "干部"]],
             [(1, "department", "missing_column"), (1, None, "unknown_column")],
         ),
         (
             [["XX镇花名册"], ["甲", "乙"]],
-            [(1, "name", "missing_column"), (1, "department", "missing_column")],
+            [
+                (1, "name", "missing_column"),
+                (1, "department", "missing_column"),
+                (1, "roles", "missing_column"),
+            ],
         ),
-        ([["姓名", "部门", "备考"], ["甲", "一办", "x"]], [(1, None, "unknown_column")]),
-        ([["姓名", "部门", "名字"], ["甲", "一办", "甲"]], [(1, "name", "duplicate_column")]),
-        ([["姓名", "部门"], ["甲", "一办", "多余"]], [(1, None, "unnamed_column")]),
-        ([["姓名", "部门"], [None, None]], [(None, None, "no_rows")]),
+        ([["姓名", "部门"], ["甲", "一办"]], [(1, "roles", "missing_column")]),
+        (
+            [["姓名", "部门", "角色", "备考"], ["甲", "一办", "干部", "x"]],
+            [(1, None, "unknown_column")],
+        ),
+        (
+            [["姓名", "部门", "角色", "名字"], ["甲", "一办", "干部", "甲"]],
+            [(1, "name", "duplicate_column")],
+        ),
+        ([["姓名", "部门", "角色"], ["甲", "一办", "干部", "多余"]], [(1, None, "unnamed_column")]),
+        ([["姓名", "部门", "角色"], [None, None, None]], [(None, None, "no_rows")]),
         ([[None], []], [(None, None, "empty_file")]),
     ],
 )
@@ -377,19 +399,19 @@ def test_header_problems(
 def test_unknown_and_unnamed_columns_name_the_spreadsheet_column(
     tmp_path: Path, texts: Texts
 ) -> None:
-    sheet = [["姓名", "部门", "备考"], ["甲", "一办", None, "多余"]]
+    sheet = [["姓名", "部门", "角色", "备考"], ["甲", "一办", "干部", None, "多余"]]
     unknown, unnamed = issues_of(write_xlsx(tmp_path / "r.xlsx", sheet))
 
-    assert unknown.params == {"header": "备考", "letter": "C"}
+    assert unknown.params == {"header": "备考", "letter": "D"}
     assert texts.render("zh", "roster/issue", **unknown.context()).startswith(
-        "第 1 行 C 列：不认识的列名“备考”"
+        "第 1 行 D 列：不认识的列名“备考”"
     )
-    assert unnamed.params == {"letter": "D", "first_row": 2}
-    assert "第 1 行 D 列：这一列没有列名" in texts.render("zh", "roster/issue", **unnamed.context())
+    assert unnamed.params == {"letter": "E", "first_row": 2}
+    assert "第 1 行 E 列：这一列没有列名" in texts.render("zh", "roster/issue", **unnamed.context())
 
 
 def test_serial_number_and_remarks_columns_are_ignored(tmp_path: Path) -> None:
-    sheet = [["序号", "姓名", "部门", "备注"], [1, "甲", "一办", "借调"]]
+    sheet = [["序号", "姓名", "部门", "角色", "备注"], [1, "甲", "一办", "干部", "借调"]]
 
     assert [r.name for r in read_roster(write_xlsx(tmp_path / "r.xlsx", sheet))] == ["甲"]
 
