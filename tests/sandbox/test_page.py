@@ -35,7 +35,9 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WAIT = 15_000  # ms: the most any step may take (the sender paces messages a second a chat)
+# ms: the most a step may take. The sender paces messages a second a chat, and a deadline takes
+# the start buttons off the month's messages at the same pace before the clock stops moving.
+WAIT = 30_000
 
 try:
     from playwright.async_api import Page, async_playwright, expect
