@@ -520,10 +520,12 @@ def build_parser(lang: str = "zh", texts: Texts | None = None) -> argparse.Argum
     sub.add_parser("check").set_defaults(func=cmd_check)
     from bot.cli.appraisal import register  # here, not at the top: it imports this module
     from bot.cli.calendar import register as register_calendar
+    from bot.cli.report import register as register_report
     from bot.cli.sandbox import register as register_sandbox
 
     register(sub)
     register_calendar(sub)
+    register_report(sub)
     register_sandbox(sub)
     return localize(parser, texts or Texts(default_language=lang), lang)
 
