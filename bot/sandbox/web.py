@@ -150,6 +150,7 @@ class SetupHandler(_Base):
                 "lang": lang,
                 "labels": labels,
                 "unit": sandbox.settings.unit_name,
+                "bot_username": sandbox.settings.bot_username,
                 "chats": chats,
                 "clock": await self.server.clock_state(),
                 "latest": self.server.latest(),
@@ -179,6 +180,9 @@ class ChatHandler(_Base):
                 "seq": sandbox.seq,
                 "messages": [e.as_dict() for e in sandbox.transcript(number)],
                 "keyboard": sandbox.reply_keyboard(number),
+                "placeholder": (sandbox.fake.reply_keyboard(number) or {}).get(
+                    "input_field_placeholder"
+                ),
                 "commands": sandbox.commands(number, speaker),
             }
         )
