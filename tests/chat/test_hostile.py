@@ -6,9 +6,10 @@ the real Application on the in-memory Bot API and a real database, on both backe
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.appraisal import periods as appraisal
@@ -18,11 +19,15 @@ from storage.models import (
     BallotDraft,
     BonusEntry,
     Cadre,
+    DisciplineRecord,
+    Leave,
     Period,
     Rating,
     utcnow,
 )
-from tests.harness.appraisal import SUBMIT, L, answer_all, rating_of
+from storage.queries.results import create_tallies
+from storage.queries.roster import assessed_cadres
+from tests.harness.appraisal import SUBMIT, L, answer_all, audits, rating_of
 from tests.harness.town import OTHER_USER, other_unit
 
 
@@ -82,11 +87,25 @@ async def test_forged_presses_naming_a_quarter_or_a_judged_items_target_change_n
         session.add(quarter)
         await session.flush()
         quarter_id = quarter.id
+        # As if it carried a ballot: only its kind tells that nobody votes in a quarter.
+        await create_tallies(
+            session=session,
+            period_id=quarter_id,
+            ratee_ids=[c.id for c in await assessed_cadres(session=session, unit_id=month.unit_id)],
+            grades=["excellent", "good", "pass", "fail"],
+        )
     wang = await town.signup("王芳")
     answer = await wang.press_data(f"selfscore:start:{quarter_id}")
     assert answer.show_alert and answer.text == texts.render("zh", "selfscore/closed_short")
-    head = await town.signup("郑海涛")
+    # The old bug's next step: the refused start asked no question, so "100" answers nothing.
+    await wang.send("100")
+    assert wang.last().text == html_to_text(texts.render("zh", "basics/unknown"))
     feng = await town.cadre("冯超")
+    answer = await wang.press_data(f"vote:set:{quarter_id}:{feng.id}:good")
+    assert answer.show_alert and "未作任何更改" in (answer.text or "")
+    async with town.services.sessions() as session:
+        assert (await session.exec(select(BallotDraft))).all() == []
+    head = await town.signup("郑海涛")
     answer = await head.press_data(f"rate:s:{quarter_id}:{feng.id}:duty:90")
     assert answer.show_alert and answer.text == texts.render("zh", "rating/closed_short")
     answer = await head.press_data(f"rate:tt:{month.id}:{feng.id}:duty:1")
@@ -153,6 +172,54 @@ async def test_echoed_input_is_cut_to_fit_telegram(town: Any, texts: Any, fake: 
     assert refused == [], [c.method for c in refused]
 
 
+async def test_long_extend_and_leave_input_is_cut_to_fit_telegram(
+    town: Any, texts: Any, fake: Any
+) -> None:
+    """10.9: /extend's reason and /leave's name and reason are echoed: cut, so that every reply
+    fits Telegram's 4096 characters after its entities, and what is stored fits its column."""
+    period = await town.open_month(2026, 11)
+    clerk = await town.signup("周晓燕")
+    zone = town.services.settings.zone
+    later = (period.closes_at + timedelta(days=2)).astimezone(zone).date().isoformat()
+    today = town.services.now().astimezone(zone).date()
+    first, last = today.isoformat(), (today + timedelta(days=3)).isoformat()
+    long_word = "防" * 4000
+    replies = []
+
+    async def reply(command: str, *args: str) -> None:
+        mark = clerk.mark()
+        await clerk.command(command, *args)
+        replies.append(clerk.inbox_since(mark)[0])
+        # The scheduler tells the pending of a deadline moved: now, not during the next reply.
+        await town.app.scheduler.run_until_idle()
+
+    for args in (
+        (later, "18:00", long_word),  # extended: the reason echoed
+        (later, long_word),  # the same, without a time
+        (long_word,),  # not a date
+        (first, "&<b>" * 1000),  # no reason: entities everywhere
+    ):
+        await reply("extend", *args)
+    for args in (
+        ("张" * 4000, first, last, "病假"),  # nobody of that name: the name echoed
+        ("王芳", first, last, "<i>病</i>" * 700),  # added: the reason echoed
+        ("王芳", long_word, last),  # not a date
+    ):
+        await reply("leave", *args)
+    await reply("leave")  # the list shows the stored reason
+    shown = replies + clerk.messages()  # the deadline's notice, with its reason, too
+    assert all(0 < len(m.text) <= 4096 for m in shown), [len(m.text) for m in shown]
+    assert "已延长" in replies[0].text or "延长到" in replies[0].text
+    assert "花名册上没有" in replies[4].text and "已登记" in replies[5].text
+    refused = [c for c in fake.calls if not c.ok]
+    assert refused == [], [(c.method, c.response) for c in refused]
+    async with town.services.sessions() as session:
+        leave = (await session.exec(select(Leave))).all()
+    extended = await audits(town, "period.extend")
+    assert len(leave) == 1 and len(leave[0].reason or "") <= 200
+    assert len(extended) == 1
+
+
 async def test_a_submit_whose_answer_comes_too_late_is_still_written(
     town: Any, texts: Any, fake: Any
 ) -> None:
@@ -173,36 +240,56 @@ async def test_a_submit_whose_answer_comes_too_late_is_still_written(
     assert not any("出了点问题" in text for text in said)
 
 
+async def _office_flow(clerk: Any, texts: Any, kind: str, today: date) -> None:
+    """/discipline, /reward or /deduct for 王芳 of 经济发展办公室, up to the Confirm button,
+    by the buttons' labels."""
+    await clerk.command(kind)
+    await clerk.press("经济发展办公室")
+    await clerk.press("王芳")
+    onward = [d for d in clerk.last().callback_data if d.startswith("off:next:")]
+    if onward:  # people are ticked, then the flow goes on with them
+        await clerk.press_data(onward[0], message_id=clerk.last().message_id)
+    if kind == "discipline":
+        await clerk.press(L(texts, "office.violation", title="迟到", points="2"))
+        await clerk.press(L(texts, "office.today", day=today.strftime("%m-%d")))
+        await clerk.press(L(texts, "office.skip"))
+    else:
+        await clerk.send("200")
+        await clerk.send("季度工作突出" if kind == "reward" else "多次迟到早退")
+
+
+@pytest.mark.parametrize(
+    ("kind", "model"),
+    [("reward", BonusEntry), ("deduct", BonusEntry), ("discipline", DisciplineRecord)],
+)
 async def test_a_confirmation_retried_after_a_lost_reply_records_once(
-    town: Any, texts: Any, app: Any
+    town: Any, texts: Any, app: Any, kind: str, model: Any
 ) -> None:
     """10.4: a crash between the record's commit and the message edit left the persisted draft
-    (same token) and its Confirm button alive; the retry wrote a second record."""
-    await town.open_month(2026, 11)
+    (same token) and its Confirm button alive; the retry wrote a second record. The same for a
+    discipline record, a reward and a deduction."""
+    today = town.services.now().astimezone(town.services.settings.zone).date()
+    await town.open_month(today.year, today.month)
     clerk = await town.signup("周晓燕")
-    await clerk.command("reward")
-    await clerk.press("党政办公室")
-    await clerk.press("吴磊")
-    await clerk.send("200")
-    await clerk.send("季度工作突出")
+    await _office_flow(clerk, texts, kind, today)
     confirm = clerk.last()
     # What the database-backed persistence held before the press: restored below, as after a
     # crash that lost the write of the conversation state (the record itself was committed).
     before = copy.deepcopy(app.user_data[clerk.id])
-    label = L(texts, "office.confirm")
-    data = next(
-        b["callback_data"]
-        for row in (confirm.reply_markup or {})["inline_keyboard"]
-        for b in row
-        if b["text"] == label
-    )
-    await clerk.press_data(data, message_id=confirm.message_id)
+    data = str(confirm.button(L(texts, "office.confirm"))["callback_data"])
+    first = await clerk.press_data(data, message_id=confirm.message_id)
+    assert first.answered and not first.show_alert
     app.user_data[clerk.id].clear()
     app.user_data[clerk.id].update(before)
-    await clerk.press_data(data, message_id=confirm.message_id)
+    retried = await clerk.press_data(data, message_id=confirm.message_id)
+    assert retried.answered
     async with town.services.sessions() as session:
-        entries = (await session.exec(select(BonusEntry))).all()
-    assert len(entries) == 1
+        records = (await session.exec(select(model))).all()
+    assert len(records) == 1, records
+    if model is BonusEntry:
+        assert records[0].kind == ("reward" if kind == "reward" else "deduction")
+    created = "discipline.create" if model is DisciplineRecord else "bonus.create"
+    assert len(await audits(town, created)) == 1
 
 
 async def test_uncast_drafts_are_deleted_when_the_month_closes(town: Any, texts: Any) -> None:

@@ -5,18 +5,27 @@ forged press in the middle of a rating, a photo while a self-score question is o
 button after the month closed), so people keep their state from one step to the next. Each
 step is one of
 
-- *ordinary*: a signed-up person presses a button on one of their last messages, answers with
-  something plausible or silly, sends a command (with or without arguments), a photo, a file,
-  a sticker, or edits what they sent;
+- *ordinary*: a signed-up person presses a button on one of their last messages (the
+  scheduler's start buttons among them), answers with something plausible or silly, sends a
+  command (with or without arguments: ``/extend`` and ``/leave`` with dates and reasons too), a
+  photo, a file, a sticker, or edits what they sent; now and then someone who knows what they
+  want goes through a whole task (:data:`INTENTS`: a self-score to Submit, a head's rating to
+  Confirm, a ballot cast, a discipline record, a reward and a deduction recorded, /status and a
+  department, a start button of the scheduler's), so that every state is reached, not only the
+  first screens;
+- *the calendar*: every so often the clock moves to the next event and the scheduler runs it
+  (reminders with their start buttons, the deadline, the next opening), so old buttons go stale;
 - *hostile*: a person presses callback data forged from what the bot has built (ids beyond any
   database, another unit's ids, unknown keys and tokens, truncated, oversized, non-ASCII, no
-  family), a cadre without the role presses another person's head, office or status buttons, a
-  stranger or a person of another unit does anything at all, in private or in a group.
+  family), a start button of a month that is over, a cadre without the role presses another
+  person's head, office, status or start-to-rate buttons, a stranger or a person of another unit
+  does anything at all, in private or in a group.
 
 After every step: no generic error reply and no error logged, every press answered, no Bot API
-call Telegram would refuse, no name shown to a stranger; after a hostile step the appraisal's
-data (everything but conversation state, update claims and the sign-up throttle) is exactly as
-before. Halfway through, the month closes and the next one opens, so old buttons go stale.
+call Telegram would refuse, no name shown to a stranger, and none but their own to a cadre
+pressing buttons that are not theirs; after a hostile step the appraisal's data (everything but
+conversation state, update claims, the sign-up throttle and the scheduler's own bookkeeping of
+its events and outbox) is exactly as before.
 
 Reproducible: ``random.Random(seed)`` picks every step, and a failure names the seed and the
 step (``FUZZ_SEED=<seed> FUZZ_STEPS=<n>`` replays it).
@@ -28,22 +37,23 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import SQLModel
-
-from bot.appraisal import periods as appraisal
+from bot.appraisal.month import current_month
+from bot.appraisal.progress import month_snapshot
 from bot.chat.keyboards import Family
 from bot.emulator.entities import EntityParseError
 from bot.emulator.simulator import SimMessage, SimUser
 from bot.emulator.telegram import html_to_text
-from storage.engine import transaction
-from storage.models import Period
+from bot.rules.raters import raters_of
+from storage.queries.roster import list_cadres
 from tests.harness.ballot import ballot_message, fill_ballot
+from tests.harness.town import VOLATILE, fingerprint
 
-#: Tables whose rows may change on any update: conversation state, update claims, the throttle.
-VOLATILE = {"persisted_conversation", "persisted_data", "processed_update", "signup_failure"}
+#: What a hostile step must not change: all but :data:`VOLATILE` and the scheduler's own
+#: bookkeeping (an event claimed, a queued message sent, by its background tasks).
+IGNORED = VOLATILE | {"calendar_event", "outbox"}
 
 COMMANDS = (
     "start",
@@ -60,6 +70,8 @@ COMMANDS = (
     "reward",
     "deduct",
     "invite",
+    "extend",
+    "leave",
     "bind_leadership",
 )
 GRADES = ("excellent", "good", "pass", "fail")
@@ -71,8 +83,24 @@ WORK = {
     "discipline": {"office"},
     "reward": {"office"},
     "deduct": {"office"},
-    "status": {"office", "leader"},
+    "status": {"office"},
+    "extend": {"office"},
+    "leave": {"office"},
 }
+#: Whole tasks, in the order a cycle of them comes round (a rating after a self-score it can
+#: rate); each step that is an intent takes the next.
+INTENTS = (
+    "selfscore",
+    "vote",
+    "discipline",
+    "status",
+    "go",
+    "rate",
+    "reward",
+    "leave",
+    "deduct",
+    "extend",
+)
 ANSWERS = (
     "80",
     "90",
@@ -100,8 +128,17 @@ ANSWERS = (
 )
 #: Ids no database of this test holds, and ones past PostgreSQL's integer and SQLite's.
 FAR_IDS = (2**31, 2**63, 10**30, 2**63 - 1, 999_999_999)
-#: Role-bound families a cadre without that role must not be able to use.
-ROLE_FAMILIES = ("rate", "off", "st", "inv")
+#: Role-bound buttons a cadre without that role must not be able to use.
+ROLE_BOUND = ("rate:", "off:", "st:", "inv:", "go:rate:")
+#: Buttons of the scheduler's messages that start a task in a month.
+START_BUTTONS = ("go:", "selfscore:start:")
+#: Commands the office types with arguments (dates, a name, a reason).
+TYPED = ("extend", "leave")
+#: A rating's way forward: confirm, a score, an item, a person.
+RATE_WAY = ("rate:ok:", "rate:s:", "rate:ts:", "rate:i:", "rate:p:")
+#: An office flow's way forward, by action, and the actions that lead elsewhere.
+OFFICE_WAY = ("dept", "who", "vio", "day", "skip")
+OFFICE_ASIDE = ("back", "x", "list", "new", "undo", "yes")
 PLAIN_CADRES = ("吴磊", "王芳", "冯超", "褚文斌", "卫红梅", "沈刚", "韩雪")
 #: Bot API refusals the bot provokes on purpose and handles.
 TOLERATED = ("message is not modified",)
@@ -150,14 +187,19 @@ class Step:
 class Outcomes(logging.Handler):
     """How each update ended, from the bot's one log line per update: where the walk went."""
 
-    seen: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)  # outcome -> updates
+    paths: dict[str, int] = field(default_factory=dict)  # "button go:vote -> vote:shown" -> updates
 
     def __post_init__(self) -> None:
         logging.Handler.__init__(self, logging.INFO)
 
     def emit(self, record: logging.LogRecord) -> None:
-        outcome = str(record.args[-2]) if isinstance(record.args, tuple) else ""
+        if not isinstance(record.args, tuple) or len(record.args) < 3:
+            return
+        what, outcome = str(record.args[-3]), str(record.args[-2])
         self.seen[outcome] = self.seen.get(outcome, 0) + 1
+        path = f"{what} -> {outcome}"
+        self.paths[path] = self.paths.get(path, 0) + 1
 
     def __hash__(self) -> int:
         return id(self)
@@ -179,8 +221,15 @@ class ErrorLog(logging.Handler):
         return id(self)
 
 
+Run = Callable[[], Awaitable[list[str]]]
+
+
 class Fuzzer:
-    """One walk over a town whose people are all signed up and whose month is open."""
+    """One walk over a town whose people are signed up and whose month is open.
+
+    ``calendar`` moves the clock to the calendar's next event and lets the scheduler run it;
+    :meth:`run` does so every ``every`` steps.
+    """
 
     def __init__(
         self,
@@ -192,6 +241,7 @@ class Fuzzer:
         outsider: SimUser,
         foreign_ids: dict[str, list[int]],
         group: Any,
+        calendar: Calendar | None = None,
     ) -> None:
         self.town = town
         self.texts = texts
@@ -203,6 +253,7 @@ class Fuzzer:
         self.outsider = outsider
         self.foreign_ids = foreign_ids
         self.group = group
+        self.calendar = calendar
         self.sent: dict[int, list[Any]] = {}
         self.errors = ErrorLog()
         self.outcomes = Outcomes()
@@ -217,15 +268,26 @@ class Fuzzer:
         self.focus: list[str] = []
         self.roles: dict[str, set[str]] = {}
         self.english: set[str] = set()
+        self.raters: dict[str, list[str]] = {}  # name -> who rates them
+        self.submitted: list[str] = []  # whose self-score an intent submitted
+        self.intents = 0  # intents started: the next one is INTENTS[intents % len(INTENTS)]
+        self.events: list[str] = []  # the calendar's events the walk let run
+        self.starts: set[str] = set()  # start buttons the scheduler sent
+        self.bound: dict[str, list[str]] = {}  # the latest role-bound buttons, by kind
+        self.month: int | None = None  # the month open now
+        self.clean: dict[str, list[tuple[Any, ...]]] | None = None  # the data, if known as is
 
     # -- the walk ----------------------------------------------------------------------------
 
-    async def run(self, steps: int, *, turn: Callable[[], Awaitable[None]] | None = None) -> None:
-        for name in self.people:
-            cadre = await self.town.cadre(name)
-            self.roles[name] = set(cadre.roles.split(","))
-            if (self.people[name].info.get("language_code") or "").startswith("en"):
-                self.english.add(name)
+    async def run(self, steps: int, *, every: int = 0) -> None:
+        everyone = await self._roster()
+        for cadre in everyone:
+            if cadre.name in self.people:
+                self.roles[cadre.name] = set(cadre.roles.split(","))
+                if (self.people[cadre.name].info.get("language_code") or "").startswith("en"):
+                    self.english.add(cadre.name)
+            self.raters[cadre.name] = [r.name for r in raters_of(cadre, everyone)]
+        self.month = await self._open_month()
         root, updates = logging.getLogger(), logging.getLogger("kaohe.updates")
         root.addHandler(self.errors)
         updates.addHandler(self.outcomes)
@@ -233,47 +295,97 @@ class Fuzzer:
         updates.setLevel(logging.INFO)
         try:
             for number in range(1, steps + 1):
-                if turn is not None and number == steps // 2:
-                    await turn()
+                if self.calendar is not None and every and number % every == 0:
+                    await self.next_event(number)
                 await self.step(number)
         finally:
             root.removeHandler(self.errors)
             updates.removeHandler(self.outcomes)
             updates.setLevel(level)
 
+    async def next_event(self, number: int) -> None:
+        """Let the calendar's next event happen: the scheduler's messages are checked too."""
+        assert self.calendar is not None
+        calls, mark = len(self.fake.calls), self.fake.seq
+        ran = await self.calendar.tick()
+        self.clean = None
+        self.events += ran
+        self.counts["calendar"] = self.counts.get("calendar", 0) + 1
+        self.month = await self._open_month()
+        problems = self.problems(calls, mark, [])
+        if problems:
+            raise AssertionError(
+                f"seed {self.seed}, step {number} (calendar: {ran}): " + "; ".join(problems)
+            )
+
     async def step(self, number: int) -> None:
         hostile = self.rng.random() < 0.35
         action, actor, run = self.hostile() if hostile else self.ordinary()
         step = Step(number, actor, action, hostile)
         self.counts[action.split(" ")[0]] = self.counts.get(action.split(" ")[0], 0) + 1
-        before = await self.fingerprint() if hostile else None
+        # The data as the last hostile step left it, unless something may have changed it since.
+        before = (self.clean or await self.fingerprint()) if hostile else None
+        self.clean = None
         calls, mark = len(self.fake.calls), self.fake.seq
         try:
             query_ids = await run()
+            if not hostile:
+                await self.settle(action)
         except AssertionError as failure:
             raise AssertionError(f"seed {self.seed}, {step}: {failure}") from failure
-        problems = self.problems(calls, mark, query_ids)
-        if hostile and not problems and await self.fingerprint() != before:
-            problems.append("the appraisal's data changed")
+        # A cadre pressing buttons that are not theirs learns no one's name but their own.
+        own = actor if action.startswith("others'") else None
+        problems = self.problems(calls, mark, query_ids, own=own)
+        if hostile and not problems:
+            after = await self.fingerprint()
+            if after != before:
+                problems.append("the appraisal's data changed")
+            self.clean = after
         if problems:
             raise AssertionError(f"seed {self.seed}, {step}: " + "; ".join(problems))
 
+    async def settle(self, action: str) -> None:
+        """Send now what the step queued (a person told of an office record, the notice of a
+        deadline moved) rather than whenever the sender's own task gets to it, so that the next
+        step finds the chats as they will be: the walk stays replayable."""
+        if self.calendar is not None and action.startswith(("command /extend", "command /leave")):
+            await self.calendar.settle()
+        sender = getattr(self.town.app, "sender", None)
+        if sender is not None:
+            await sender.flush()
+
+    async def _roster(self) -> list[Any]:
+        async with self.town.services.sessions() as session:
+            return await list_cadres(session=session, unit_id=self.town.services.unit_id)
+
+    async def _open_month(self) -> int | None:
+        async with self.town.services.sessions() as session:
+            month = await current_month(
+                session=session, unit_id=self.town.services.unit_id, now=self.town.services.now()
+            )
+        return month.id if month is not None else None
+
     # -- ordinary steps ----------------------------------------------------------------------
 
-    def ordinary(self) -> tuple[str, str, Callable[[], Awaitable[list[str]]]]:
+    def ordinary(self) -> tuple[str, str, Run]:
+        # Tasks are gone through while a month takes answers (between months, every command
+        # says when the next one opens: the ordinary steps try that).
+        if self.rng.random() < 0.1 and self.month is not None:
+            kind = INTENTS[self.intents % len(INTENTS)]
+            self.intents += 1
+            name, run = self.intent(kind)
+            return f"intent {kind}", name, run
         # A few people at a time, so that each goes deep into a conversation before the walk
         # moves on to others.
         if not self.focus or self.rng.random() < 1 / 60:
             self.focus = self.rng.sample(sorted(self.people), 4)
         name = self.rng.choice(self.focus)
         user = self.people[name]
-        if self.rng.random() < 0.03:
-            intent = self.rng.choice([self.vote_through, self.reward_through])
-            return f"intent {intent.__name__}", name, intent(user, name)
         if self.idle(user) and self.rng.random() < 0.9:
             mine = [c for c in WORK if WORK[c] & self.roles.get(name, set())]
             command = self.rng.choice(mine if mine and self.rng.random() < 0.8 else list(WORK))
-            return f"command /{command}", name, self.command(user, command, [])
+            args = self.command_args(command, plausible=True) if command in TYPED else []
+            return f"command /{command}", name, self.command(user, command, args)
         roll = self.rng.random()
         if roll < 0.5:
             data = self.own_button(user)
@@ -297,11 +409,147 @@ class Fuzzer:
             return "group command", name, self.group_command(user)
         return "media", name, self.media(user)
 
-    def vote_through(self, user: SimUser, name: str) -> Callable[[], Awaitable[list[str]]]:
+    def _holding(self, role: str) -> list[str]:
+        return sorted(n for n in self.people if role in self.roles.get(n, set()))
+
+    def intent(self, kind: str) -> tuple[str, Run]:
+        """Who goes through a whole task of ``kind``, and how."""
+        if kind in ("discipline", "reward", "deduct", "status", "leave", "extend"):
+            name = self.rng.choice(self._holding("office"))
+            user = self.people[name]
+            if kind == "status":
+                return name, self.status_through(user)
+            if kind == "leave":
+                return name, self.command(user, "leave", self.typed_args("leave", sure=True))
+            if kind == "extend":
+                return name, self.extend_through(user)
+            return name, self.office_through(user, name, kind)
+        if kind == "rate":
+            return "a rater", self.rate_through()
+        if kind == "go":
+            holders = [n for n in sorted(self.people) if self.find(self.people[n], ("go:",), 30)[1]]
+            name = self.rng.choice(holders or self._holding("cadre"))
+            return name, self.go_through(self.people[name])
+        name = self.rng.choice(self._holding("cadre"))
+        if kind == "selfscore":
+            return name, self.selfscore_through(self.people[name], name)
+        return name, self.vote_through(self.people[name], name)
+
+    def lang(self, name: str) -> str:
+        return "en" if name in self.english else "zh"
+
+    def find(self, user: SimUser, prefixes: tuple[str, ...], count: int = 8) -> tuple[int, str]:
+        """The latest button of ``prefixes`` on the bot's last ``count`` messages, or (0, "")."""
+        for message in reversed(self.latest(user, count)):
+            found = [d for d in message.callback_data if d.startswith(prefixes)]
+            if found:
+                return message.message_id, self.rng.choice(found)
+        return 0, ""
+
+    async def _press(self, user: SimUser, data: str, message_id: int, ids: list[str]) -> Any:
+        answer = await user.press_data(data, message_id=message_id)
+        ids.append(answer.query_id)
+        return answer
+
+    def selfscore_through(self, user: SimUser, name: str) -> Run:
+        """A self-score answered question by question (the reply keyboard's figures, or skip)
+        up to Submit, begun from a start button of the scheduler's or with /selfscore."""
+
+        async def run() -> list[str]:
+            ids: list[str] = []
+            message_id, start = self.find(user, ("selfscore:start:",))
+            if start and self.rng.random() < 0.5:
+                await self._press(user, start, message_id, ids)
+            else:
+                await user.command("selfscore")
+            for _ in range(30):
+                last = self.latest(user, 1)[0]
+                submit = [d for d in last.callback_data if d.startswith("selfscore:submit:")]
+                if submit:
+                    answer = await self._press(user, submit[0], last.message_id, ids)
+                    if not answer.show_alert:
+                        self.submitted.append(name)
+                    break
+                if last.text.strip() in self.unknown:
+                    break
+                keys = [b for row in user.reply_keyboard() for b in row]
+                figures = [b for b in keys if b.replace(".", "", 1).isdigit()]
+                if figures:
+                    await user.send(self.rng.choice(figures))
+                elif keys:
+                    await user.send(self.texts.label(self.lang(name), "selfscore.skip"))
+                else:
+                    await user.send(self.rng.choice(["90", "85", "120"]))
+            return ids
+
+        return run
+
+    async def _to_rate(self) -> tuple[str, str] | None:
+        """A rater (signed up) and a person of theirs whose self-score is in and whose rating
+        is not: the month's, as the office would see it."""
+        async with self.town.services.sessions() as session:
+            month = await current_month(
+                session=session, unit_id=self.town.services.unit_id, now=self.town.services.now()
+            )
+            if month is None:
+                return None
+            snapshot = await month_snapshot(session=session, period=month)
+        pairs = [
+            (rater.name, person.cadre.name)
+            for person in snapshot.people
+            if person.self_state.done and not person.head_state.done
+            for rater in person.raters
+            if rater.name in self.people
+        ]
+        return self.rng.choice(pairs) if pairs else None
+
+    def rate_through(self) -> Run:
+        """A head's (or leader's) rating of someone whose self-score is in: the person, a
+        score for each item, and Confirm (or whatever a rater's /rate offers, if nobody)."""
+
+        async def run() -> list[str]:
+            ids: list[str] = []
+            pair = await self._to_rate()
+            if pair is None:
+                # Nobody's self-score is in yet: someone rated by a signed-up rater sends theirs.
+                rated = [n for n in self._holding("cadre") if set(self.raters[n]) & self.names]
+                ratee = self.rng.choice(rated)
+                ids += await self.selfscore_through(self.people[ratee], ratee)()
+                pair = await self._to_rate()
+            if pair is None:
+                name = self.rng.choice(self._holding("head") + self._holding("leader"))
+                await self.people[name].command("rate")
+                return ids
+            name, ratee = pair
+            user = self.people[name]
+            await user.command("rate")
+            for _ in range(14):
+                last = self.latest(user, 1)[0]
+                buttons = _buttons(last)
+                by = {way: [d for _, d in buttons if d.startswith(way)] for way in RATE_WAY}
+                if by["rate:ok:"]:
+                    await self._press(user, by["rate:ok:"][0], last.message_id, ids)
+                    break
+                scores = by["rate:s:"] + by["rate:ts:"]
+                if scores:
+                    await self._press(user, self.rng.choice(scores), last.message_id, ids)
+                elif by["rate:i:"]:
+                    await self._press(user, by["rate:i:"][0], last.message_id, ids)
+                elif by["rate:p:"]:
+                    theirs = [d for label, d in buttons if label.endswith(" " + ratee)]
+                    choice = (theirs or by["rate:p:"])[0]
+                    await self._press(user, choice, last.message_id, ids)
+                else:
+                    break
+            return ids
+
+        return run
+
+    def vote_through(self, user: SimUser, name: str) -> Run:
         """A whole ballot, as a voter who knows what they want: grade all, submit, confirm."""
 
         async def run() -> list[str]:
-            lang = "en" if name in self.english else "zh"
+            lang = self.lang(name)
             await user.command("vote")
             try:
                 given = await fill_ballot(user, self.texts, lambda _: self.rng.choice(GRADES), lang)
@@ -318,21 +566,85 @@ class Fuzzer:
 
         return run
 
-    def reward_through(self, user: SimUser, name: str) -> Callable[[], Awaitable[list[str]]]:
-        """A whole reward entry by whoever tries: an office member gets it recorded."""
+    def office_through(self, user: SimUser, name: str, kind: str) -> Run:
+        """A whole office record (discipline, reward, deduction): each step's pick once (a
+        department, a person, a violation, a day), then on (the next step, skip the note),
+        every typed step answered, then Confirm."""
+        typed = ["200", "季度工作突出"] if kind != "discipline" else ["今天", "会议迟到十分钟"]
 
         async def run() -> list[str]:
-            lang = "en" if name in self.english else "zh"
-            await user.command("reward")
-            try:
-                await user.press(self.rng.choice(user.last().labels[:-1]))
-                await user.press(self.rng.choice(user.last().labels[:-1]))
-                await user.send(self.rng.choice(["200", "50", "0", "abc"]))
-                await user.send("季度工作突出")
-                await user.press(self.texts.label(lang, "office.confirm"))
-            except (AssertionError, IndexError):
-                pass
+            ids: list[str] = []
+            answers = iter(typed)
+            pressed: set[str] = set()
+            await user.command(kind)
+            for _ in range(14):
+                last = self.latest(user, 1)[0]
+                actions: dict[str, list[str]] = {}
+                for data in last.callback_data:
+                    if data.startswith("off:"):
+                        actions.setdefault(data.split(":")[1], []).append(data)
+                if "ok" in actions:
+                    await self._press(user, actions["ok"][0], last.message_id, ids)
+                    break
+                forward = [a for a in OFFICE_WAY if a in actions and a not in pressed]
+                forward += [a for a in actions if a not in (*OFFICE_WAY, *OFFICE_ASIDE)]
+                if forward:
+                    pressed.add(forward[0])
+                    data = self.rng.choice(actions[forward[0]])
+                    await self._press(user, data, last.message_id, ids)
+                elif actions or last.text.strip() not in self.unknown:
+                    await user.send(next(answers, "200"))
+                else:
+                    break
+            return ids
+
+        return run
+
+    def status_through(self, user: SimUser) -> Run:
+        """/status, a department's names, back home; the unsigned, now and then."""
+
+        async def run() -> list[str]:
+            ids: list[str] = []
+            await user.command("status")
+            for prefix in ("st:dept:", "st:home:", "st:unsigned:", "st:code:"):
+                last = self.latest(user, 1)[0]
+                found = [d for d in last.callback_data if d.startswith(prefix)]
+                if not found:
+                    continue
+                await self._press(user, self.rng.choice(found), last.message_id, ids)
+            return ids
+
+        return run
+
+    def extend_through(self, user: SimUser) -> Run:
+        """/extend the open month's deadline by a few days, with a reason."""
+
+        async def run() -> list[str]:
+            async with self.town.services.sessions() as session:
+                month = await current_month(
+                    session=session,
+                    unit_id=self.town.services.unit_id,
+                    now=self.town.services.now(),
+                )
+            if month is None:
+                await user.command("extend", *self.typed_args("extend"))
+                return []
+            zone = self.town.services.settings.zone
+            later = month.closes_at.astimezone(zone) + timedelta(days=self.rng.randint(1, 4))
+            await user.command("extend", later.date().isoformat(), "18:00", "防汛抢险")
             return []
+
+        return run
+
+    def go_through(self, user: SimUser) -> Run:
+        """A start button of the scheduler's latest message (to rate, to vote)."""
+
+        async def run() -> list[str]:
+            ids: list[str] = []
+            message_id, data = self.find(user, ("go:",), 30)
+            if data:
+                await self._press(user, data, message_id, ids)
+            return ids
 
         return run
 
@@ -357,8 +669,10 @@ class Fuzzer:
             return message.message_id, self.rng.choice(message.callback_data[-3:])
         return message.message_id, self.rng.choice(message.callback_data)
 
-    def command_args(self, command: str) -> list[str]:
+    def command_args(self, command: str, *, plausible: bool = False) -> list[str]:
         roll = self.rng.random()
+        if command in TYPED and (plausible or roll < 0.6):
+            return self.typed_args(command)
         if roll < 0.6:
             return []
         if command == "lang":
@@ -367,19 +681,58 @@ class Fuzzer:
             return [self.rng.choice(sorted(self.names))]
         return [junk(self.rng)[:200]]
 
+    def typed_args(self, command: str, *, sure: bool = False) -> list[str]:
+        """What the office types after /extend and /leave: mostly right, sometimes not (always
+        right if ``sure``)."""
+        today = self.town.services.now().astimezone(self.town.services.settings.zone).date()
+
+        def day(low: int, high: int) -> str:
+            return (today + timedelta(days=self.rng.randint(low, high))).strftime("%m-%d")
+
+        if command == "extend":
+            choices = [
+                [day(-2, 25), "18:00", "防汛抢险，多数同志下村"],
+                [day(-2, 25), "防汛"],
+                [day(0, 25)],
+                [day(0, 25), "25:99", "原因"],
+                [junk(self.rng)[:300]],
+            ]
+        else:
+            if sure:
+                name = self.rng.choice(sorted(self.names))
+                return [name, day(-3, 3), day(4, 12), "病假"]
+            name = self.rng.choice([*sorted(self.names), "外镇人", "无此人"])
+            choices = [
+                [name, day(-5, 5), day(0, 12), "病假"],
+                [name, day(-5, 5), day(-8, 12)],
+                [name, "今天"],
+                [name, day(0, 3), day(4, 9), junk(self.rng)[:300]],
+                [junk(self.rng)[:100], day(0, 1), day(1, 2)],
+            ]
+        return self.rng.choice(choices)
+
     # -- hostile steps -----------------------------------------------------------------------
 
-    def hostile(self) -> tuple[str, str, Callable[[], Awaitable[list[str]]]]:
+    def hostile(self) -> tuple[str, str, Run]:
         roll = self.rng.random()
-        if roll < 0.4:
+        if roll < 0.35:
             name = self.rng.choice(sorted(self.people))
             data = self.forged()
             return f"forged {data!r}", name, self.press(self.people[name], data, None)
-        if roll < 0.55:
+        if roll < 0.5:
             name = self.rng.choice([n for n in PLAIN_CADRES if n in self.people])
             data = self.others_button()
             if data is not None:
                 return f"others' {data}", name, self.press(self.people[name], data, None)
+        if roll < 0.58:
+            stale = sorted(d for d in self.starts if not d.endswith(f":{self.month}"))
+            go = [d for d in stale if d.startswith("go:")]
+            if go and self.rng.random() < 0.7:
+                stale = go
+            if stale:
+                name = self.rng.choice(sorted(self.people))
+                data = self.rng.choice(stale)
+                return f"stale {data}", name, self.press(self.people[name], data, None)
         outsider = self.rng.choice([self.stranger, self.outsider])
         who = "stranger" if outsider is self.stranger else "outsider"
         roll = self.rng.random()
@@ -402,9 +755,9 @@ class Fuzzer:
         return self.rng.choice(seen) if seen else None
 
     def others_button(self) -> str | None:
-        seen = [d for m in self.fake.calls[-400:] for d in _data_of(m.params)]
-        bound = [d for d in seen if d.split(":")[0] in ROLE_FAMILIES]
-        return self.rng.choice(bound) if bound else None
+        """A recent button of a head's, the office's or a rater's, of any of those kinds."""
+        kinds = sorted(k for k, found in self.bound.items() if found)
+        return self.rng.choice(self.bound[self.rng.choice(kinds)]) if kinds else None
 
     def forged(self) -> str:
         """Callback data the bot would not have built, grown from data it did build."""
@@ -518,16 +871,30 @@ class Fuzzer:
 
     # -- checks ------------------------------------------------------------------------------
 
-    def problems(self, calls: int, mark: int, query_ids: list[str]) -> list[str]:
+    def problems(
+        self, calls: int, mark: int, query_ids: list[str], *, own: str | None = None
+    ) -> list[str]:
         found: list[str] = []
         for query_id in query_ids:
-            if self.fake.callback_answer(query_id) is None:
+            answer = self.fake.callback_answer(query_id)
+            if answer is None:
                 found.append(f"callback query {query_id} unanswered")
+            elif own is not None:
+                shown = [n for n in self.names - {own} if n in str(answer.get("text") or "")]
+                if shown:
+                    found.append(f"names {shown} shown to {own} in an alert")
+        private = self.people[own].chat_id if own is not None else None
         for call in self.fake.calls[calls:]:
             if call.status != 200:
                 description = str(call.response.get("description", ""))
                 if not any(t in description for t in TOLERATED):
                     found.append(f"{call.method} refused: {call.status} {description[:120]}")
+            for data in _data_of(call.params):
+                if data.startswith(START_BUTTONS):
+                    self.starts.add(data)
+                kind = next((k for k in ROLE_BOUND if data.startswith(k)), None)
+                if kind is not None:
+                    self.bound[kind] = [*self.bound.get(kind, [])[-19:], data]
             said = " ".join(str(call.params.get(key) or "") for key in ("text", "caption"))
             if said and any(g in _visible(said, call.params) for g in self.generic):
                 found.append(f"generic error in {call.method}")
@@ -536,6 +903,10 @@ class Fuzzer:
                 shown = [n for n in self.names if n in said]
                 if shown:
                     found.append(f"names {shown} shown to a stranger")
+            if own is not None and chat == private:
+                shown = [n for n in self.names - {own} if n in said]
+                if shown:
+                    found.append(f"names {shown} shown to {own}")
         if self.errors.records:
             record = self.errors.records[0]
             found.append(f"logged {record.levelname}: {record.getMessage()[:200]}")
@@ -543,13 +914,7 @@ class Fuzzer:
         return found
 
     async def fingerprint(self) -> dict[str, list[tuple[Any, ...]]]:
-        tables = [t for t in SQLModel.metadata.sorted_tables if t.name not in VOLATILE]
-        rows: dict[str, list[tuple[Any, ...]]] = {}
-        async with self.town.services.sessions() as session:
-            for table in tables:
-                result = await session.exec(select(table))
-                rows[table.name] = sorted(tuple(map(str, r)) for r in result.all())
-        return rows
+        return await fingerprint(self.town, ignore=IGNORED)
 
 
 def _visible(said: str, params: dict[str, Any]) -> str:
@@ -574,14 +939,37 @@ def _data_of(params: dict[str, Any]) -> list[str]:
     ]
 
 
-async def turn_of_the_month(town: Any, period: Period) -> Callable[[], Awaitable[None]]:
-    """Close ``period`` (as the deadline would) and open the next month: old buttons go stale."""
+def _buttons(message: SimMessage) -> list[tuple[str, str]]:
+    """The message's buttons as (label, callback data)."""
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [
+        (str(b["text"]), str(b["callback_data"]))
+        for row in rows
+        for b in row
+        if "callback_data" in b
+    ]
 
-    async def turn() -> None:
-        async with transaction(town.services.sessions) as session:
-            row = await session.get(Period, period.id)
-            assert row is not None
-            await appraisal.close_period(session=session, period=row, now=row.closes_at)
-        await town.open_month(period.year + period.number // 12, period.number % 12 + 1)
 
-    return turn
+@dataclass
+class Calendar:
+    """The town's calendar on a clock the walk moves by hand."""
+
+    town: Any
+    clock: Any
+
+    async def tick(self) -> list[str]:
+        """Move the clock to the next event and let the scheduler run what is due and send
+        what it queued; the names of the events that ran (none once the calendar is over)."""
+        scheduler = self.town.app.scheduler
+        now = self.clock.now()
+        upcoming = [e for e in await scheduler.pending_events() if e.due > now]
+        if not upcoming:
+            return []
+        self.clock.set(upcoming[0].due)
+        ran = await scheduler.run_until_idle()
+        return [r.event.name for r in ran if r.outcome is not None]
+
+    async def settle(self) -> None:
+        """Run now what a change of the calendar made due (the notice of a deadline moved),
+        rather than whenever the scheduler's own task gets to it: the walk stays replayable."""
+        await self.town.app.scheduler.run_until_idle()

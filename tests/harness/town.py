@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sqlmodel import SQLModel
+
 from bot.sandbox.town import Town as SandboxTown
 from storage.engine import transaction
 from storage.models import Cadre, Department, Period, PeriodKind, PeriodState, Unit, utcnow
@@ -65,6 +67,28 @@ class Town(SandboxTown):
 
 OTHER_USER = 9_000_001
 
+#: Tables whose rows may change on any update: conversation state, update claims, the sign-up
+#: throttle. Nothing in them is the appraisal's data.
+VOLATILE = frozenset(
+    {"persisted_conversation", "persisted_data", "processed_update", "signup_failure"}
+)
+
+
+async def fingerprint(
+    town: Any, *, ignore: frozenset[str] = VOLATILE
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but ``ignore``'s, of every unit: what "nothing changed" compares.
+
+    Read raw (the driver's values, no column types applied): the fuzzer takes it twice a
+    hostile step."""
+    tables = [t.name for t in SQLModel.metadata.sorted_tables if t.name not in ignore]
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    async with town.services.engine.connect() as connection:
+        for table in tables:
+            result = await connection.exec_driver_sql(f'SELECT * FROM "{table}"')
+            rows[table] = sorted(tuple(map(str, r)) for r in result.all())
+    return rows
+
 
 async def other_unit(town: Any, *, bound: bool) -> tuple[Cadre, str]:
     """A second town in the same database (a county deployment) with one person, and a sign-up
@@ -89,3 +113,24 @@ async def other_unit(town: Any, *, bound: bool) -> tuple[Cadre, str]:
             session=session, cadre=stranger, ttl=timedelta(days=1), created_by="test", now=utcnow()
         )
     return stranger, code
+
+
+async def foreign_month(town: Any, unit_id: int, like: Period) -> Period:
+    """The month ``like``, open, in the unit ``unit_id``: its id is a forged press's best guess."""
+    async with transaction(town.services.sessions) as session:
+        row = Period(
+            unit_id=unit_id,
+            kind=like.kind,
+            year=like.year,
+            number=like.number,
+            starts_on=like.starts_on,
+            ends_on=like.ends_on,
+            opens_at=like.opens_at,
+            closes_at=like.closes_at,
+            state=like.state,
+            scheme=like.scheme,
+        )
+        session.add(row)
+        await session.flush()
+        assert row.id is not None
+    return row
