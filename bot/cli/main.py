@@ -77,19 +77,50 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
     from bot.app import build_application, build_services
 
     _run(_upgrade(settings))
+    reached = _wait_for_telegram(cli)
+    if reached is not None:
+        return reached
     app = build_application(settings, services=build_services(settings, clock=clock))
-    if settings.webhook_url:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=webhook_path(settings.webhook_url),
-            webhook_url=settings.webhook_url,
-            secret_token=webhook_secret(settings),
-            allowed_updates=ALLOWED_UPDATES,
-        )
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        if settings.webhook_url:
+            app.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=webhook_path(settings.webhook_url),
+                webhook_url=settings.webhook_url,
+                secret_token=webhook_secret(settings),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except (InvalidToken, NetworkError) as exc:
+        # Telegram went away between the check and the start: one line, no traceback.
+        from bot.cli.reach import Outcome, Reach, detail_of
+
+        outcome = Outcome.TOKEN_REFUSED if isinstance(exc, InvalidToken) else Outcome.UNREACHABLE
+        reach = Reach(outcome, detail=detail_of(exc, settings.bot_token.get_secret_value()))
+        cli.say("cli/telegram_wait", err=True, r=reach, attempt=1, wait=None)
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def _wait_for_telegram(cli: Cli) -> int | None:
+    """Reach Telegram before starting, retrying with backoff while it cannot be reached (one
+    line each time); an exit code when it will not do (a refused token), else None."""
+    from bot.cli.reach import Outcome, Reach, wait_for_telegram
+
+    def say(reach: Reach, attempt: int, wait: float | None) -> None:
+        cli.say("cli/telegram_wait", err=True, r=reach, attempt=attempt, wait=wait)
+
+    try:
+        reached = asyncio.run(wait_for_telegram(cli.settings, say))
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    if reached.ok:
+        return None
+    return EXIT_USAGE if reached.outcome is Outcome.TOKEN_REFUSED else EXIT_FAILED
 
 
 def _simulated_clock(cli: Cli, args: argparse.Namespace) -> Clock | None:
@@ -450,7 +481,10 @@ def cmd_check(cli: Cli, args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
+    from bot.cli.reach import reach
+
     revision, db_error = asyncio.run(probe())
+    telegram = asyncio.run(reach(settings))
     cli.say(
         "cli/check",
         s=settings,
@@ -459,8 +493,9 @@ def cmd_check(cli: Cli, args: argparse.Namespace) -> int:
         revision=revision,
         head=migrate.head_revision(),
         db_error=db_error,
+        telegram=telegram,
     )
-    return EXIT_FAILED if db_error or settings.bot_token is None else EXIT_OK
+    return EXIT_FAILED if db_error or not telegram.ok else EXIT_OK
 
 
 # --- parser ------------------------------------------------------------------------------------

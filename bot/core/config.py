@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -17,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.texts import LANGUAGES
 from storage.engine import UnusableDatabaseUrl, default_sqlite_url, normalise_database_url
+
+#: The proxies Telegram can be reached through (socks5h: the proxy looks the address up).
+PROXY_SCHEMES: tuple[str, ...] = ("http", "https", "socks5", "socks5h")
 
 
 class Settings(BaseSettings):
@@ -102,6 +106,25 @@ class Settings(BaseSettings):
                 "not_http_url", "must start with http:// or https://", {"value": value}
             )
         return value.rstrip("/")
+
+    @field_validator("telegram_proxy_url")
+    @classmethod
+    def _known_proxy(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = urlsplit(value.get_secret_value().strip())
+        try:
+            port_ok = url.port is None or url.port > 0
+        except ValueError:
+            port_ok = False
+        if url.scheme.lower() not in PROXY_SCHEMES or not url.hostname or not port_ok:
+            # Only the scheme is repeated: the URL may hold the proxy's password.
+            raise PydanticCustomError(
+                "unknown_proxy",
+                "must look like socks5://127.0.0.1:1080 (http, https, socks5 or socks5h)",
+                {"scheme": url.scheme if url.scheme.lower() not in PROXY_SCHEMES else ""},
+            )
+        return SecretStr(value.get_secret_value().strip())
 
     @property
     def zone(self) -> ZoneInfo:
