@@ -1,12 +1,16 @@
 # Two entry points for a fresh clone: `make run` (set up and start the bot) and `make test`
-# (set up and run the whole test suite). Both create .venv with Python 3.11+ on first use.
+# (set up and run the whole test suite, as CI does). Both create .venv with Python 3.11+ on first
+# use. `make test-fast` is the edit loop: the tests on SQLite only, no lint.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Tests run side by side, one worker a CPU (pytest-xdist): each worker has its own PostgreSQL
+# database and temporary folders, and the fake Bot API servers take free ports.
+TEST_WORKERS ?= auto
 
-.PHONY: run test test-fuzz lint format bench clean
+.PHONY: run test test-fast test-fuzz lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("kaohe needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -30,7 +34,12 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m compileall -q bot storage tests bench
 	$(BIN)/mypy bot storage
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+# The edit loop: every test on SQLite only (the PostgreSQL runs are left out), side by side,
+# without the lint steps. `make test` still runs both backends, as CI does.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -k "not postgresql"
 
 # The long fuzz run: FUZZ_STEPS steps (default 20000) per backend from FUZZ_SEED (default: the
 # seed of the fast slice in `make test`); a failure prints the seed and step that replay it.

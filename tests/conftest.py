@@ -189,9 +189,12 @@ def repo_root() -> Iterator[Path]:
 
 @pytest.fixture
 def fake() -> Any:
+    """Telegram's servers, in memory. Presses never get too old here: the fake's clock is the
+    real one, and a loaded machine must not decide a test (tests of late answers set
+    ``callback_query_timeout`` themselves)."""
     from bot.emulator.telegram import FakeTelegram
 
-    return FakeTelegram()
+    return FakeTelegram(callback_query_timeout=None)
 
 
 @pytest.fixture

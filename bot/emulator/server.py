@@ -25,7 +25,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.emulator.telegram import FakeTelegram, SimulatedHang, SimulatedTimeout, Upload
+from bot.emulator.telegram import (
+    PATIENCE,
+    FakeTelegram,
+    SimulatedHang,
+    SimulatedTimeout,
+    Upload,
+)
 
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_BODY_BYTES = 60 * 1024 * 1024
@@ -167,7 +173,7 @@ class BotApiServer:
 
     # -- running in a thread -----------------------------------------------------------------
 
-    def start_in_thread(self, timeout: float = 5.0) -> BotApiServer:
+    def start_in_thread(self, timeout: float = PATIENCE) -> BotApiServer:
         """Run the server in a daemon thread with its own event loop (for sync tests or when the
         test's loop is blocked, e.g. by ``subprocess.run``)."""
         ready = threading.Event()
@@ -196,7 +202,7 @@ class BotApiServer:
             raise errors[0]
         return self
 
-    def stop_thread(self, timeout: float = 5.0) -> None:
+    def stop_thread(self, timeout: float = PATIENCE) -> None:
         """Stop the background thread started by ``start_in_thread``."""
         if self._thread is None:
             return

@@ -32,6 +32,7 @@ from telegram.ext import Application, ExtBot
 from bot.emulator.telegram import (
     BOT_USERNAME,
     JSON,
+    PATIENCE,
     FakeTelegram,
     StoredMessage,
     iter_buttons,
@@ -138,7 +139,7 @@ class Simulator:
         fake: FakeTelegram,
         *,
         via: Via = "process",
-        answer_timeout: float = 5.0,
+        answer_timeout: float = PATIENCE,
         poll_timeout: float = 10.0,
     ) -> None:
         if app is None and via != "polling":
@@ -291,7 +292,7 @@ class Simulator:
         self,
         update: JSON,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - bounded wait, same API as FakeTelegram.wait_for
+        timeout: float = PATIENCE,  # noqa: ASYNC109 - bounded wait, same API as FakeTelegram.wait_for
     ) -> None:
         """Queue the update for ``getUpdates`` and wait until the bot has fetched it (its
         handling may still be running: wait for its effect with ``fake.wait_for``)."""
@@ -367,7 +368,7 @@ class _ChatView:
     async def wait_for_message(
         self,
         since: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - bounded wait, same API as FakeTelegram.wait_for
+        timeout: float = PATIENCE,  # noqa: ASYNC109 - bounded wait, same API as FakeTelegram.wait_for
     ) -> SimMessage:
         """Wait for the first bot message after ``since`` (for ``via="polling"``)."""
         await self.fake.wait_for(

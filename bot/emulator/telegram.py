@@ -182,6 +182,13 @@ def normalize_params(params: dict[str, Any]) -> JSON:
 MethodImpl = Callable[[JSON, dict[str, Upload]], Any]
 
 
+#: How long a waiting helper (``wait_for``, the simulator's waits for a fetch, a message or an
+#: answer, the HTTP server's thread) waits at most. The waits are event-driven and end as soon as
+#: what they wait for happens, so this bound only costs time when a bot is truly broken; it is
+#: long so that no test depends on the machine's speed (a loaded CI machine, a slow subprocess).
+PATIENCE = 60.0
+
+
 class FakeTelegram:
     """Telegram's Bot API servers, in memory: chats, messages, files, updates, commands.
 
@@ -209,7 +216,10 @@ class FakeTelegram:
                 403 (Telegram's real rule); when False, only ``unstarted_users`` do.
             privacy_mode: the bot's group privacy mode (``can_read_all_group_messages`` is its
                 negation); ``SimGroup.send`` honours it.
-            callback_query_timeout: seconds after which answering a callback query fails.
+            callback_query_timeout: seconds after which answering a callback query fails, on
+                ``clock`` (Telegram's is about 15 s). Tests on the real clock pass None, so that
+                a slow or loaded machine cannot make a press too old; a test of late answers
+                sets it (0 makes every answer late) or moves a clock of its own.
             flood: sending limits to enforce (None: unlimited).
         """
         self.clock = clock
@@ -330,7 +340,7 @@ class FakeTelegram:
     async def wait_for(
         self,
         predicate: Callable[[], T],
-        timeout: float = 5.0,  # noqa: ASYNC109 - a bounded wait is the point of this helper
+        timeout: float = PATIENCE,  # noqa: ASYNC109 - a bounded wait is the point of this helper
         *,
         message: str | None = None,
         raise_on_timeout: bool = True,

@@ -47,7 +47,7 @@ class InFlight(FakeRequest):
 
 @pytest.fixture
 async def counted(settings: Settings) -> Any:
-    fake = FakeTelegram()
+    fake = FakeTelegram(callback_query_timeout=None)
     request = InFlight(fake)
     app = build_application(settings, request=request, rate_limit=False)
     async with Simulator(app, fake, via="processor") as sim:
@@ -99,7 +99,7 @@ async def test_log_line_per_update_and_no_token(
 ) -> None:
     from bot.core.logs import RedactSecrets
 
-    fake = FakeTelegram()
+    fake = FakeTelegram(callback_query_timeout=None)
     app = build_application(settings, request=FakeRequest(fake), rate_limit=False)
     handler_filter = RedactSecrets([TEST_TOKEN])
     caplog.handler.addFilter(handler_filter)

@@ -203,7 +203,7 @@ def tiny_bot(fake: FakeTelegram, *, concurrent: int = 1) -> TinyBot:
 
 @pytest.fixture
 def fake() -> FakeTelegram:
-    return FakeTelegram()
+    return FakeTelegram(callback_query_timeout=None)  # the real clock: see tests/conftest.py
 
 
 @pytest.fixture
