@@ -21,17 +21,21 @@ from tests.harness.appraisal import audits, cast_for, submit_self
 SCORES = {"duty": "85", "central": "90"}
 
 
-async def _draft_every_item(town: Any, period: Period, name: str) -> None:
-    """``name``'s self-score with every item answered and 提交 never pressed."""
+async def _draft_every_item(
+    town: Any, period: Period, name: str, *, rater: str | None = None
+) -> None:
+    """``name``'s self-score (or ``rater``'s rating of them) with every item answered and
+    提交 (确认) never pressed."""
     cadre = await town.cadre(name)
+    by = await town.cadre(rater) if rater else cadre
     async with transaction(town.services.sessions) as session:
         for item in scheme_of(period).items_for("ordinary"):
             await ratings.record_answer(
                 session=session,
                 period=period,
                 ratee=cadre,
-                rater=cadre,
-                source="self",
+                rater=by,
+                source="head" if rater else "self",
                 key=item.key,
                 item_key=item.key,
                 score=Decimal("88"),
@@ -60,7 +64,9 @@ async def test_filled_in_only_submit_left_is_not_not_started(town: Any, texts: A
     clerk = await town.signup("周晓燕")
     ready = await town.signup("冯超")
     idle = await town.signup("吴磊")
+    head = await town.signup("郑海涛")  # rates 冯超 and 王芳: 冯超's rating filled in, not sent
     await _draft_every_item(town, period, "冯超")
+    await _draft_every_item(town, period, "冯超", rater="郑海涛")
 
     await ready.command("myscore")
     mine = ready.last().text
@@ -68,6 +74,9 @@ async def test_filled_in_only_submit_left_is_not_not_started(town: Any, texts: A
     await idle.command("myscore")
     assert "⬜ 自评：还没提交 — 发送 /selfscore" in idle.last().text
     assert "已填完" not in idle.last().text
+    await head.command("myscore")
+    to_rate = _line(head.last().text, "还要评分：")
+    assert "冯超（已评完，只差确认）" in to_rate and "王芳、" in to_rate and "王芳（" not in to_rate
 
     await clerk.command("status")
     home = clerk.last().text
@@ -76,6 +85,7 @@ async def test_filled_in_only_submit_left_is_not_not_started(town: Any, texts: A
     economy = clerk.last().text
     assert _line(economy, "已填完未提交") == "已填完未提交：冯超"
     assert "冯超" not in _line(economy, "未开始")
+    assert "郑海涛 待评 冯超（已填完未提交）" in economy and "郑海涛 待评 王芳\n" in economy + "\n"
     await clerk.press(texts.label("zh", "status.back"))
     await clerk.press("党政办公室")
     assert "吴磊" in _line(clerk.last().text, "未开始") and "已填完未提交" not in clerk.last().text
@@ -90,6 +100,9 @@ async def test_filled_in_only_submit_left_is_not_not_started(town: Any, texts: A
     assert "自评：还没开始" in to_idle.text and "已填完" not in to_idle.text
     assert texts.label("zh", "jobs.submit_self") in to_ready.labels
     assert texts.label("zh", "jobs.start_self") in to_idle.labels
+    [to_head] = [m for m in head.messages() if "提醒" in m.text]
+    rating = _line(to_head.text, "评分：")
+    assert "冯超（只差确认）" in rating and "王芳、" in rating and "王芳（" not in rating
 
     # English says it too.
     await ready.command("lang")
