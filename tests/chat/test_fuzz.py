@@ -106,6 +106,7 @@ async def test_a_seeded_walk_breaks_no_promise(
         fuzzer.counts
     ), fuzzer.counts
     assert any(e.startswith("close@") for e in fuzzer.events), fuzzer.events
+    assert any(e.startswith("open@") for e in fuzzer.events), fuzzer.events
     missing = REACHED - set(fuzzer.outcomes.seen)
     assert not missing, (missing, sorted(fuzzer.outcomes.seen))
     # Each kind of role-bound button was pressed by a cadre without the role, and refused.

@@ -66,6 +66,27 @@ async def test_a_person_bound_in_another_unit_is_a_stranger_here(town: Any, text
         assert (await session.exec(select(BallotDraft))).all() == []
 
 
+async def test_status_is_the_offices_alone(town: Any, texts: Any) -> None:
+    """/status names who is missing: only the office may see it, not a leader or a head (who
+    see their own people's state in their digests and /rate)."""
+    period = await town.open_month(2026, 11)
+    clerk = await town.signup("周晓燕")
+    await clerk.command("status")
+    buttons = clerk.last().callback_data
+    assert any(d.startswith("st:dept:") for d in buttons)
+    refusal = texts.render_plain("zh", "access/not_allowed_short")
+    for name in ("赵建国", "郑海涛"):  # the party secretary; a head
+        user = await town.signup(name)
+        mark = user.mark()
+        await user.command("status")
+        assert "只对党政办开放" in user.last().text
+        for data in [*buttons, f"st:home:{period.id}"]:
+            answer = await user.press_data(data)
+            assert answer.show_alert and answer.text == refusal, data
+        shown = " ".join(m.text for m in user.inbox_since(mark))
+        assert not [n for n in ("吴磊", "王芳", "冯超", "韩雪") if n in shown], shown
+
+
 async def test_forged_presses_naming_a_quarter_or_a_judged_items_target_change_nothing(
     town: Any, texts: Any
 ) -> None:

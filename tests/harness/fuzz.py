@@ -11,8 +11,8 @@ step is one of
   photo, a file, a sticker, or edits what they sent; now and then someone who knows what they
   want goes through a whole task (:data:`INTENTS`: a self-score to Submit, a head's rating to
   Confirm, a ballot cast, a discipline record, a reward and a deduction recorded, /status and a
-  department, a start button of the scheduler's), so that every state is reached, not only the
-  first screens;
+  department, a start button of the scheduler's, a leave recorded, a deadline moved), so that
+  every state is reached, not only the first screens;
 - *the calendar*: every so often the clock moves to the next event and the scheduler runs it
   (reminders with their start buttons, the deadline, the next opening), so old buttons go stale;
 - *hostile*: a person presses callback data forged from what the bot has built (ids beyond any
@@ -27,8 +27,9 @@ pressing buttons that are not theirs; after a hostile step the appraisal's data 
 conversation state, update claims, the sign-up throttle and the scheduler's own bookkeeping of
 its events and outbox) is exactly as before.
 
-Reproducible: ``random.Random(seed)`` picks every step, and a failure names the seed and the
-step (``FUZZ_SEED=<seed> FUZZ_STEPS=<n>`` replays it).
+Reproducible: ``random.Random(seed)`` picks every step, what a step queued is sent before the
+next one (the sender's own task would deliver it at a moment of its choosing), and a failure
+names the seed and the step (``FUZZ_SEED=<seed> FUZZ_STEPS=<n>`` replays it).
 """
 
 from __future__ import annotations
