@@ -232,8 +232,12 @@ async def sim(app: Any, fake: Any) -> AsyncIterator[Any]:
     per-person ordering and the write-through persistence run as in production.
     """
     from bot.emulator.simulator import Simulator
+    from bot.jobs.sender import Pacer
 
     async with Simulator(app, fake, via="processor") as simulator:
+        # The fake Telegram enforces no sending limits unless a test asks it to, and the pacing
+        # waits real seconds (one a second per chat, three per group): tests send at once.
+        app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
         yield simulator
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.rules.numbers import figure, one_decimal, plain
+from bot.rules.numbers import figure, money, one_decimal, plain
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -66,6 +66,7 @@ class Texts:
             env.filters["score"] = one_decimal
             env.filters["plain"] = plain
             env.filters["figure"] = figure
+            env.filters["money"] = money
             env.filters["when"] = when
             env.filters["day"] = day
             env.filters["clip"] = clip

@@ -22,7 +22,14 @@ from storage.queries.schemes import scheme_of
 __all__ = ["planned_events"]
 
 
-def _parts_close_at(period: Period, months: dict[tuple[int, int], Period]) -> datetime | None:
+def _parts_close_at(
+    period: Period,
+    months: dict[tuple[int, int], Period],
+    quarters: dict[tuple[int, int], Period],
+) -> datetime | None:
+    """When a summary's parts are done: its months' latest deadline, and for a half-year or the
+    year also its quarters' publication (so that a quarter's own report goes out first: at one
+    instant a quarter's events run before a half-year's)."""
     if period.kind == "month":
         return None
     first, last = periods_q.month_span(period.kind, period.number)
@@ -31,6 +38,12 @@ def _parts_close_at(period: Period, months: dict[tuple[int, int], Period]) -> da
         for n in range(first, last + 1)
         if (m := months.get((period.year, n))) is not None
     ]
+    if period.kind != "quarter":
+        ends += [
+            aware_utc(q.published_at)
+            for n in range((first - 1) // 3 + 1, (last - 1) // 3 + 2)
+            if (q := quarters.get((period.year, n))) is not None and q.published_at is not None
+        ]
     return max(ends, default=None)
 
 
@@ -45,10 +58,13 @@ async def planned_events(*, session: AsyncSession, unit_id: int) -> list[Event]:
         if e.state == "done"
     }
     months = {(p.year, p.number): p for p in periods if p.kind == "month"}
+    quarters = {(p.year, p.number): p for p in periods if p.kind == "quarter"}
     events: list[Event] = []
     for period in periods:
         scheme = scheme_of(period) if period.scheme is not None else None
-        times = period_times(period, moves.get(period.id or 0, ()), _parts_close_at(period, months))
+        times = period_times(
+            period, moves.get(period.id or 0, ()), _parts_close_at(period, months, quarters)
+        )
         for event in events_of(times, scheme, workdays):
             if (event.period_id, event.key) not in done:
                 events.append(event)

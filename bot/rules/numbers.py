@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["DASH", "exact", "figure", "one_decimal", "plain"]
+__all__ = ["DASH", "exact", "figure", "money", "one_decimal", "plain"]
 
 #: What stands for a figure that does not exist (a source left out, an item not scored yet).
 DASH = "—"
@@ -44,3 +44,11 @@ def figure(value: Decimal | int | None) -> str:
     if value is None:
         return DASH
     return plain(Decimal(value).quantize(Decimal("0.01")))
+
+
+def money(value: Decimal | int | None) -> str:
+    """An amount of money as a bonus sheet writes it: to the cent, thousands separated
+    (``9,441.50``); a dash when there is none."""
+    if value is None:
+        return DASH
+    return f"{Decimal(value).quantize(Decimal('0.01')):,.2f}"
