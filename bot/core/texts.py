@@ -150,7 +150,9 @@ def pack_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     """Join blocks of HTML into as few messages as fit ``limit`` characters each.
 
     Blocks are kept whole when they fit; a longer block is split between its lines (each line
-    is complete HTML, so no tag is cut in two). Empty blocks are left out.
+    is complete HTML, so no tag is cut in two), and a line longer than a message (a list of
+    hundreds of names) between its items, outside any tag. Nothing is dropped. Empty blocks are
+    left out.
     """
     pieces: list[str] = []
     for block in (b for b in blocks if b.strip()):
@@ -158,11 +160,12 @@ def pack_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
             pieces.append(block)
             continue
         current = ""
-        for line in block.split("\n"):
-            if current and len(current) + 1 + len(line) > limit:
-                pieces.append(current)
-                current = ""
-            current = f"{current}\n{line}" if current else line[:limit]
+        for whole in block.split("\n"):
+            for line in _split_line(whole, limit):
+                if current and len(current) + 1 + len(line) > limit:
+                    pieces.append(current)
+                    current = ""
+                current = f"{current}\n{line}" if current else line
         if current:
             pieces.append(current)
     messages: list[str] = []
@@ -172,3 +175,40 @@ def pack_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
         else:
             messages.append(piece)
     return messages
+
+
+#: Where a long line may be broken: after an item separator or a space.
+_BREAKS = frozenset("、，,；; ")
+
+
+def _split_line(line: str, limit: int) -> list[str]:
+    """``line`` in pieces of at most ``limit`` characters, broken after a separator that lies
+    outside every HTML element and entity (else at the last place outside them)."""
+    pieces: list[str] = []
+    while len(line) > limit:
+        depth, in_tag, in_entity = 0, False, False
+        best = last_free = 0
+        for index, char in enumerate(line[:limit]):
+            if in_tag:
+                if char == ">":
+                    in_tag = False
+                continue
+            if char == "<":
+                in_tag = True
+                closing = line.startswith("</", index)
+                depth += -1 if closing else 1
+                continue
+            if char == "&":
+                in_entity = True
+            elif in_entity and char == ";":
+                in_entity = False
+                continue
+            if depth == 0 and not in_entity:
+                last_free = index + 1
+                if char in _BREAKS:
+                    best = index + 1
+        cut = best or last_free or limit
+        pieces.append(line[:cut].rstrip())
+        line = line[cut:].lstrip()
+    pieces.append(line)
+    return pieces

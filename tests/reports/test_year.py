@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,13 +19,12 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.appraisal import periods as appraisal
 from bot.core.clock import ManualClock
-from bot.core.scheme_file import default_scheme
 from storage.engine import transaction
-from storage.models import BonusEntry, PeriodKind, PeriodState, Result
+from storage.models import BonusEntry, PeriodState, Result
 from storage.queries import periods as periods_q
 from storage.queries import reviews as reviews_q
+from tests.reports.stored import money, month_score, office, store_the_year, tenth
 
 SH = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
@@ -37,85 +36,13 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2027, 1, 6, 9, 0, tzinfo=SH))
 
 
-def _month_score(index: int, month: int) -> Decimal:
-    """A score for the index-th cadre in a month: spread between 78 and 95."""
-    return Decimal(78 + (index * 7 + month * 3) % 18) + Decimal(month % 3) / 10
-
-
-def _office(index: int, month: int) -> Decimal:
-    return Decimal(100 - (2 if (index + month) % 5 == 0 else 0))
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _tenth(value: Decimal) -> Decimal:
-    return value.quantize(TENTH, rounding=ROUND_HALF_UP)
-
-
-async def _store_the_year(town: Any, clock: ManualClock) -> dict[str, int]:
-    """Months closed with stored results; quarters scored by the engine and published."""
-    services = town.services
-    scheme = default_scheme()
-    people = [c for c, _ in await town.roster() if "cadre" in c.roles]
-    index = {c.name: i for i, c in enumerate(people)}
-    async with transaction(services.sessions) as session:
-        await appraisal.create_year(
-            session=session, unit_id=services.unit, year=2026, scheme=scheme, now=clock.now()
-        )
-        version, _ = await appraisal.ensure_scheme_in_force(
-            session=session, unit_id=services.unit, scheme_file=None
-        )
-        periods = await periods_q.list_periods(session=session, unit_id=services.unit, year=2026)
-        for period in periods:
-            period.scheme = dict(version.content)
-            period.scheme_version_id = version.id
-            if period.kind == PeriodKind.MONTH:
-                period.state = PeriodState.CLOSED.value
-                period.closed_at = clock.now()
-                for cadre in people:
-                    session.add(
-                        Result(
-                            unit_id=services.unit,
-                            period_id=period.id,
-                            cadre_id=cadre.id,
-                            score=_month_score(index[cadre.name], period.number),
-                            office_rules=_office(index[cadre.name], period.number),
-                            grade="good",
-                            breakdown={"kind": "month", "ballot": False},
-                            inputs={},
-                        )
-                    )
-            else:
-                period.state = PeriodState.OPEN.value
-            session.add(period)
-    async with transaction(services.sessions) as session:
-        for number in range(1, 5):
-            quarter = await periods_q.get_period(
-                session=session,
-                unit_id=services.unit,
-                kind=PeriodKind.QUARTER,
-                year=2026,
-                number=number,
-            )
-            assert quarter is not None
-            closed = await appraisal.close_period(session=session, period=quarter, now=clock.now())
-            assert closed.changed
-            published = await appraisal.publish_quarter(
-                session=session, period=quarter, now=clock.now()
-            )
-            assert published.changed
-    return index
-
-
 async def test_the_year_closes_with_its_summary_and_the_bonus_sheet(
     town: Any, clock: ManualClock, fake: Any, texts: Any
 ) -> None:
     services = town.services
     users = await town.signup_all()
     group = await town.bind_leadership("考核领导小组")
-    index = await _store_the_year(town, clock)
+    index = await store_the_year(town, clock)
     li, wu, feng = [await town.cadre(n) for n in ("李明", "吴磊", "冯超")]
     async with transaction(services.sessions) as session:
         await reviews_q.replace_bonus_bases(
@@ -146,8 +73,8 @@ async def test_the_year_closes_with_its_summary_and_the_bonus_sheet(
                 reason="值班脱岗",
             )
         )
-    office = users["周晓燕"]
-    before, before_group = office.mark(), group.mark()
+    clerk = users["周晓燕"]
+    before, before_group = clerk.mark(), group.mark()
 
     # The clock is past the year's end: the scheduler closes H1, H2 and the year (and announces
     # the published quarters it had not announced yet).
@@ -164,7 +91,7 @@ async def test_the_year_closes_with_its_summary_and_the_bonus_sheet(
     posted = group.inbox_since(before_group)
     assert any("2026年度考核结果" in m.text for m in posted)
     assert any("2026年上半年考核结果" in m.text for m in posted)
-    sheets = [m for m in office.inbox_since(before) if m.document and "年终绩效奖" in m.text]
+    sheets = [m for m in clerk.inbox_since(before) if m.document and "年终绩效奖" in m.text]
     assert len(sheets) == 1
     book = openpyxl.load_workbook(io.BytesIO(fake.files[sheets[0].document].data))
     rows = [r for r in book.worksheets[0].iter_rows(values_only=True) if any(r)]
@@ -180,14 +107,14 @@ async def test_the_year_closes_with_its_summary_and_the_bonus_sheet(
     expected_total = Decimal(0)
     for name, i in index.items():
         quarters = [
-            _tenth(sum(_month_score(i, m) for m in range(3 * q - 2, 3 * q + 1)) / 3)
+            tenth(sum(month_score(i, m) for m in range(3 * q - 2, 3 * q + 1)) / 3)
             for q in range(1, 5)
         ]
-        annual = _tenth(sum(quarters) / 4)
-        office_mean = _tenth(sum(_office(i, m) for m in range(1, 13)) / 12)
+        annual = tenth(sum(quarters) / 4)
+        office_mean = tenth(sum(office(i, m) for m in range(1, 13)) / 12)
         base = Decimal("12000") if name == "李明" else Decimal("10000")
-        office_part = _money(base * Decimal("0.15") * office_mean / 100)
-        performance_part = _money(base * Decimal("0.85") * annual / 100)
+        office_part = money(base * Decimal("0.15") * office_mean / 100)
+        performance_part = money(base * Decimal("0.85") * annual / 100)
         amount = office_part + performance_part
         amount += Decimal("500") if name == "吴磊" else 0
         amount -= Decimal("200") if name == "冯超" else 0
