@@ -93,6 +93,10 @@ def _scores(values: dict[str, int] | None, village: bool) -> dict[str, str] | No
     return {k: str(v) for k, v in values.items() if village or k != "village"}
 
 
+#: 郑海涛 sends a photo with his March self-score on 本职工作, with a note.
+EVIDENCE = "EVIDENCE-FLOOD-DUTY"
+
+
 async def _play_month(town: Any, code: str, seed: dict[str, Any], index: int) -> None:
     """Every cadre's self-score, head rating and ballot of the seed's month ``index``."""
     period = await _period(town, code)
@@ -105,8 +109,15 @@ async def _play_month(town: Any, code: str, seed: dict[str, Any], index: int) ->
         month = seed[name]["months"][index]
         village = bool(person.cadre.village)
         own = _scores(month["self"], village)
+        extra: dict[str, Any] = {}
+        if name == "郑海涛" and index == 2:
+            town.sim.fake.register_file("photo", b"photo of the flood duty", file_id=EVIDENCE)
+            extra = {
+                "evidence": {"duty": (EVIDENCE, "photo")},
+                "notes": {"duty": "汛期连续值守 12 天"},
+            }
         if own is not None:
-            await submit_self(town, period, name, own)
+            await submit_self(town, period, name, own, **extra)
         head = _scores(month["head"], village)
         if head is not None:
             await submit_self(town, period, name, head, rater=person.raters[0].name)
@@ -188,13 +199,22 @@ async def test_the_seeds_first_quarter_end_to_end(
     assert publish not in mayor.last().labels
     assert "逐人逐条" in mayor.last().text
     assert "冯超" in mayor.last().text
+    # 孙丽华 (党委副书记) leads but does not review (the scheme names 党委书记 and 镇长): no
+    # review message, and a review button forged in her chat is refused.
+    deputy = users["孙丽华"]
+    assert not any("逐人逐条" in m.text for m in deputy.messages())
+    refused = await deputy.press_data(f"rv:list:{quarter.id}:0")
+    assert refused.show_alert and "参加评审" in (refused.text or "")
 
     # The mayor opens 郑海涛 (FF), looks at March item by item, and adjusts +1.0 with the seed's
     # reason.
     await mayor.press(_label_of(mayor.last(), "郑海涛"))
     assert "郑海涛" in mayor.last().text and "3月明细" in mayor.last().labels
     await mayor.press("3月明细")
-    assert "本职工作" in mayor.last().text
+    assert "本职工作" in mayor.last().text and "汛期连续值守 12 天" in mayor.last().text
+    photos_before = len([m for m in mayor.messages() if m.photo])
+    await mayor.press("📎 本职工作")
+    assert [m.photo for m in mayor.messages() if m.photo][photos_before:] == [EVIDENCE]
     await mayor.press(texts.label("zh", "review.back_cadre"))
     await mayor.press(texts.label("zh", "review.adjust"))
     await mayor.press("+1")
@@ -255,8 +275,8 @@ async def test_the_seeds_first_quarter_end_to_end(
     await mayor.press(texts.label("zh", "review.uphold"))
     await mayor.send("90.5")
     await mayor.send("经核实，三月信访化解工作应予计入。")
-    await mayor.press(texts.label("zh", "review.confirm"))
     before = group.mark()
+    await mayor.press(texts.label("zh", "review.confirm"))
     await town.app.scheduler.run_until_idle()
     assert "申诉成立" in feng.last().text and "90.5" in feng.last().text
     correction = group.inbox_since(before)
@@ -280,3 +300,12 @@ async def test_the_seeds_first_quarter_end_to_end(
     quarter = await _period(town, "2026-Q1")
     assert quarter.state == PeriodState.FINAL
     assert any("结果生效" in m.text for m in group.inbox_since(before))
+
+    # An appeal after the window is refused with the reason, and changes nothing.
+    late = users["沈刚"]
+    answer = await late.press(
+        appeal, message=next(m for m in late.messages() if appeal in m.labels)
+    )
+    assert answer.show_alert and "申诉期已过" in (answer.text or "")
+    async with services.sessions() as session:
+        assert len((await session.exec(select(Appeal))).all()) == 1

@@ -101,3 +101,18 @@ async def test_a_long_notice_goes_out_in_parts_that_fit(town: Any, fake: Any) ->
     joined = "\n".join(m.text for m in parts)
     assert all(p["name"] in joined for p in missing)
     assert not [c for c in fake.calls_to("sendMessage") if not c.ok]
+
+
+async def test_without_a_leadership_chat_the_office_gets_the_summary(
+    town: Any, clock: ManualClock, texts: Any
+) -> None:
+    clerk = await town.signup("周晓燕")
+    mayor = await town.signup("钱志强")
+    await store_the_year(town, clock)
+    await town.app.scheduler.run_until_idle()
+    got = [m.text for m in clerk.messages()]
+    assert any("还没有绑定领导小组群" in t for t in got)
+    assert any("2026年第1季度考核结果" in t and "等次分布" in t for t in got)
+    assert any("2026年度考核结果" in t for t in got)
+    # A leader gets no summary in private: the leadership chat is the place for it.
+    assert not any("等次分布" in m.text for m in mayor.messages())
