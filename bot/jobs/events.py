@@ -23,7 +23,7 @@ from bot.appraisal import review
 from bot.appraisal.progress import month_snapshot
 from bot.core.clock import aware_utc
 from bot.core.services import Services
-from bot.jobs import reports
+from bot.jobs import buttons, reports
 from bot.jobs.notices import Notices, on_leave_at
 from bot.jobs.workdays import load_workdays, unknown_years
 from bot.rules.calendar import Event, EventKind, events_of
@@ -220,6 +220,9 @@ async def _close(
     )
     if not transition.changed:
         return EventOutcome("skipped", detail={"reason": transition.outcome.value})
+    # The month's start buttons are over: what is not sent yet goes without them, and the
+    # scheduler takes them off what was sent once this transaction is in (bot.jobs.buttons).
+    unsent = await buttons.drop_pending(session, unit_id=period.unit_id, period_id=period.id or 0)
     snapshot = await month_snapshot(session=session, period=period)
     excused = {r.cadre_id for r in transition.results if (r.inputs or {}).get("on_leave")}
     messages = await notices.closing(
@@ -238,6 +241,7 @@ async def _close(
             "results": len(transition.results),
             "auto_submitted": transition.auto_submitted,
             "drafts_discarded": transition.drafts_discarded,
+            "sent_without_buttons": unsent,
         },
     )
 

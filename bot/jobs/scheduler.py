@@ -31,6 +31,7 @@ from typing import Any
 from sqlmodel import func, select
 
 from bot.core.services import Services
+from bot.jobs import buttons
 from bot.jobs.events import EventOutcome, run_event
 from bot.jobs.plan import planned_events
 from bot.rules.calendar import Event, EventKind
@@ -99,6 +100,7 @@ class Scheduler:
             )
         await self.rebuild()
         self._spawn(self.tick())
+        self._spawn(self.old_buttons_off())
 
     def poke(self) -> None:
         """The calendar or the clock changed here: re-plan and run what is due, soon."""
@@ -205,7 +207,23 @@ class Scheduler:
             ran = [Ran(event, await self._run(event)) for event in due]
         if any(r.outcome is not None and r.outcome.messages for r in ran):
             self.sender.wake()
+        if any(r.event.kind is EventKind.CLOSE and r.outcome is not None for r in ran):
+            await self.old_buttons_off()
         return ran
+
+    async def old_buttons_off(self) -> int:
+        """Take the start buttons off the messages of months now closed (bot.jobs.buttons);
+        after each close and at start, so that one missed by a process that died is done."""
+        bot = getattr(self.sender, "bot", None)
+        if bot is None:
+            return 0
+        try:
+            return await buttons.take_off(
+                self.services, bot, pacer=getattr(self.sender, "pacer", None)
+            )
+        except Exception:  # a database hiccup: the next close or start tries again
+            log.exception("taking the buttons off closed months' messages failed")
+            return 0
 
     async def _run(self, event: Event) -> EventOutcome | None:
         services = self.services

@@ -14,24 +14,27 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, null, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import insert_for
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Period, PeriodKind, PeriodState
 
 __all__ = [
     "FINAL_STATES",
     "SENDING_LEASE",
     "claim_due",
     "counts",
+    "drop_pending_buttons",
     "enqueue",
     "event_rows",
     "event_states",
+    "forget_buttons",
     "mark",
     "next_due",
     "pending_count",
+    "stale_buttons",
 ]
 
 FINAL_STATES = ("sent", "failed", "unreachable")
@@ -209,3 +212,57 @@ async def counts(*, session: AsyncSession, unit_id: int) -> Counter[str]:
         .group_by(col(OutboxMessage.state))
     )
     return Counter({state: int(n) for state, n in (await session.exec(statement)).all()})
+
+
+# --- buttons of months that closed -----------------------------------------------------------
+
+#: A month whose messages' start buttons are over: it is no longer to come nor open.
+_OVER = (PeriodState.CLOSED.value, PeriodState.IN_REVIEW.value, PeriodState.PUBLISHED.value)
+
+
+async def drop_pending_buttons(
+    *, session: AsyncSession, unit_id: int, period_id: int, kinds: tuple[str, ...]
+) -> int:
+    """Messages of ``kinds`` of a month that is closing and not sent yet go without their buttons
+    (the close's own transaction); return how many."""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.unit_id) == unit_id)
+        .where(col(OutboxMessage.period_id) == period_id)
+        .where(col(OutboxMessage.kind).in_(kinds))
+        .where(col(OutboxMessage.state) == "pending")
+        .where(col(OutboxMessage.reply_markup).is_not(None))
+        .values(reply_markup=null())
+    )
+    return int(result.rowcount or 0)
+
+
+async def stale_buttons(
+    *, session: AsyncSession, unit_id: int, kinds: tuple[str, ...], limit: int
+) -> list[OutboxMessage]:
+    """Sent messages of ``kinds`` of a month no longer open that may still show their buttons
+    (their row keeps its ``reply_markup`` until :func:`forget_buttons`), oldest first."""
+    statement = (
+        select(OutboxMessage)
+        .join(Period, col(Period.id) == col(OutboxMessage.period_id))
+        .where(col(OutboxMessage.unit_id) == unit_id)
+        .where(col(OutboxMessage.kind).in_(kinds))
+        .where(col(OutboxMessage.state) == "sent")
+        .where(col(OutboxMessage.message_id).is_not(None))
+        .where(col(OutboxMessage.reply_markup).is_not(None))
+        .where(col(Period.kind) == PeriodKind.MONTH.value)
+        .where(col(Period.state).in_(_OVER))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def forget_buttons(*, session: AsyncSession, row_ids: list[int]) -> None:
+    """The messages ``row_ids`` show no buttons any more: their rows say so."""
+    if row_ids:
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(row_ids))
+            .values(reply_markup=null())
+        )
