@@ -14,9 +14,10 @@ the unit's count of ballots; nothing here reads a grade.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -183,6 +184,7 @@ async def month_snapshot(*, session: AsyncSession, period: Period) -> MonthSnaps
     names = {d.id or 0: d.name for d in await departments(session=session, unit_id=period.unit_id)}
     by_key = {(r.ratee_id, r.source): r for r in ratings}
     people = []
+    rated_by = raters.raters_by_ratee(everyone)
     for cadre in assessed:
         assert cadre.id is not None
         category = category_of(cadre, scheme)
@@ -208,7 +210,7 @@ async def month_snapshot(*, session: AsyncSession, period: Period) -> MonthSnaps
                 cadre=cadre,
                 self_state=_state(own, sheets.get(SELF)),
                 head_state=_state(head, sheets.get(HEAD)),
-                raters=_raters(cadre, everyone),
+                raters=_raters(cadre, rated_by),
                 ballot_cast=(cadre.id in voted) if ballot else None,
                 ballot_started=cadre.id in started,
                 self_total=own.total if own and own.state == RatingState.SUBMITTED.value else None,
@@ -226,7 +228,7 @@ async def month_snapshot(*, session: AsyncSession, period: Period) -> MonthSnaps
     )
 
 
-def _raters(cadre: Cadre, everyone: Sequence[Cadre]) -> list[Cadre]:
-    found = [p for p in raters.raters_of(cadre, everyone) if isinstance(p, Cadre)]
+def _raters(cadre: Cadre, rated_by: Mapping[int, Sequence[Any]]) -> list[Cadre]:
+    found = [p for p in rated_by.get(cadre.id or 0, ()) if isinstance(p, Cadre)]
     found.sort(key=lambda p: p.id != cadre.supervisor_id)  # the supervising leader first
     return found

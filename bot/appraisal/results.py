@@ -284,8 +284,9 @@ async def compute_month(
     )
     if raters is None:
         roster = await roster_q.list_cadres(session=session, unit_id=period.unit_id)
+        rated_by = rules_raters.raters_by_ratee(roster)
         raters = {
-            cadre_id: [r.id for r in rules_raters.raters_of(cadres[cadre_id], roster) if r.id]
+            cadre_id: [r.id for r in rated_by.get(cadre_id, ()) if r.id]
             for cadre_id in ids
             if cadre_id in cadres
         }

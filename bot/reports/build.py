@@ -91,7 +91,7 @@ async def previous_period(*, session: AsyncSession, period: Period) -> Period | 
     return found if found.state in ready else None
 
 
-def _source_mean(months: Sequence[Result | None], source: str) -> Decimal | None:
+def _source_mean(months: Sequence[Any], source: str) -> Decimal | None:
     values = []
     for result in months:
         if result is None:
@@ -103,7 +103,7 @@ def _source_mean(months: Sequence[Result | None], source: str) -> Decimal | None
     return scoring.mean_score(values)
 
 
-def _democratic(months: Sequence[Result | None]) -> tuple[Decimal | None, str]:
+def _democratic(months: Sequence[Any]) -> tuple[Decimal | None, str]:
     """The mean democratic score of the months that had one, and what it means."""
     held = False
     scores = []
@@ -151,9 +151,9 @@ def _line(
     cadre: Cadre | None,
     department: str,
     parts: Sequence[Period],
-    part_results: Sequence[Result | None],
-    month_results: Sequence[Result | None],
-    previous: Result | None,
+    part_results: Sequence[Any],
+    month_results: Sequence[Any],
+    previous: Any,
 ) -> ReportLine:
     breakdown = _dict(result.breakdown)
     figure = _dict(breakdown.get("score"))
@@ -214,13 +214,21 @@ async def period_report(
         else await periods_q.months_of(session=session, period=period)
     )
     previous = await previous_period(session=session, period=period)
-    ids = {period.id, *(p.id for p in parts), *(m.id for m in months)}
-    if previous is not None:
-        ids.add(previous.id)
-    results = await results_q.results_by_period(
-        session=session, period_ids=[i for i in ids if i is not None]
+    # Only what the report shows is read (bench/report.py: a county's breakdowns, whole, cost
+    # most of the time and memory): the period's own results without their inputs, the months'
+    # figures with their sources, and of the quarters and last time the figures alone.
+    own = {
+        r.cadre_id: r
+        for r in await results_q.results_without_inputs(session=session, period_id=period.id)
+    }
+    month_ids = [m.id for m in months if m.id is not None]
+    results: dict[int, dict[int, Any]] = dict(
+        await results_q.figures_by_period(session=session, period_ids=month_ids, months=True)
     )
-    own = results.get(period.id, {})
+    others = [p.id for p in parts if p.id is not None and p.id not in results]
+    if previous is not None and previous.id is not None:
+        others.append(previous.id)
+    results.update(await results_q.figures_by_period(session=session, period_ids=others))
     roster = await roster_q.list_cadres(session=session, unit_id=period.unit_id, active_only=False)
     departments = await roster_q.departments(session=session, unit_id=period.unit_id)
     names = {d.id: d.name for d in departments}
@@ -240,7 +248,6 @@ async def period_report(
                 None if previous is None else results.get(previous.id or 0, {}).get(cadre_id),
             )
         )
-    month_ids = [m.id for m in months if m.id is not None]
     submitted = await reviews_q.submitted_counts(session=session, period_ids=month_ids)
     cast = await reviews_q.ballots_cast(session=session, period_ids=month_ids)
     participation = tuple(

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from bot.rules.roles import Role
 
-__all__ = ["Person", "is_assessed", "may_rate", "ratees_of", "raters_of"]
+__all__ = ["Person", "is_assessed", "may_rate", "ratees_of", "raters_by_ratee", "raters_of"]
 
 
 class Person(Protocol):
@@ -87,3 +87,29 @@ def raters_of(ratee: Person, people: Sequence[Person]) -> list[Person]:
     """Who rates ``ratee``: their supervising leader, else the heads of their department."""
     index = _by_id(people)
     return [p for p in people if may_rate(p, ratee, index)]
+
+
+def raters_by_ratee(people: Sequence[Person]) -> dict[int, list[Person]]:
+    """:func:`raters_of` for everyone at once, in one pass over the roster.
+
+    The only people who can rate someone are their supervising leader and the heads of their
+    department, so those are the only candidates looked at: a month of a county's 5,000 cadres
+    costs thousands of checks, not millions.
+    """
+    index = _by_id(people)
+    place = {id(p): n for n, p in enumerate(people)}
+    heads: dict[int, list[Person]] = {}
+    for person in people:
+        if Role.HEAD in person.role_set:
+            heads.setdefault(person.department_id, []).append(person)
+    found: dict[int, list[Person]] = {}
+    for ratee in people:
+        if ratee.id is None:
+            continue
+        candidates = list(heads.get(ratee.department_id, ()))
+        leader = index.get(ratee.supervisor_id) if ratee.supervisor_id is not None else None
+        if leader is not None and leader not in candidates:
+            candidates.append(leader)
+        candidates.sort(key=lambda p: place[id(p)])
+        found[ratee.id] = [p for p in candidates if may_rate(p, ratee, index)]
+    return found

@@ -12,11 +12,13 @@ count and no row id, insertion order or timestamp can tie a grade to a voter.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,14 +35,17 @@ from storage.models import (
 )
 
 __all__ = [
+    "Figures",
     "bonus_entries",
     "cadres_by_id",
     "create_tallies",
     "discipline_records",
+    "figures_by_period",
     "period_ratings",
     "rating_lines",
     "results_by_period",
     "results_for",
+    "results_without_inputs",
     "save_result",
     "score_adjustments",
     "submitted_ratings",
@@ -164,6 +169,75 @@ async def bonus_entries(
 async def results_for(*, session: AsyncSession, period_id: int) -> list[Result]:
     """A period's stored results, by cadre id."""
     statement = select(Result).where(Result.period_id == period_id).order_by(col(Result.cadre_id))
+    return list((await session.exec(statement)).all())
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The part of a stored result that a report reads: the figures, the flags, and of a month's
+    breakdown only whether the ballot ran, the democratic score's part and the source lines.
+
+    A report of a county reads tens of thousands of results; loading each whole breakdown and
+    its inputs (the items of every rating, the raters) costs most of its time and memory.
+    """
+
+    id: int
+    period_id: int
+    cadre_id: int
+    score: Decimal | None
+    grade: str | None
+    office_rules: Decimal | None
+    flags: list[str]
+    breakdown: dict[str, Any]
+
+
+async def figures_by_period(
+    *, session: AsyncSession, period_ids: Collection[int], months: bool = False
+) -> dict[int, dict[int, Figures]]:
+    """Period id -> cadre id -> :class:`Figures`, for several periods in one statement; with
+    ``months``, each result's ``ballot``, ``democratic`` and ``monthly.lines`` come along."""
+    found: dict[int, dict[int, Figures]] = {period_id: {} for period_id in period_ids}
+    if not period_ids:
+        return found
+    columns: list[Any] = [
+        Result.id,
+        Result.period_id,
+        Result.cadre_id,
+        Result.score,
+        Result.grade,
+        Result.office_rules,
+        Result.flags,
+    ]
+    if months:
+        breakdown = col(Result.breakdown)
+        columns += [
+            breakdown["ballot"],
+            breakdown["democratic"],
+            breakdown["monthly"]["lines"],
+        ]
+    statement = select(*columns).where(col(Result.period_id).in_(list(period_ids)))
+    for row in (await session.exec(statement)).all():
+        shown: dict[str, Any] = {}
+        if months:
+            shown = {"ballot": row[7], "democratic": row[8], "monthly": {"lines": row[9]}}
+        found.setdefault(row[1], {})[row[2]] = Figures(
+            id=row[0],
+            period_id=row[1],
+            cadre_id=row[2],
+            score=row[3],
+            grade=row[4],
+            office_rules=row[5],
+            flags=list(row[6] or []),
+            breakdown=shown,
+        )
+    return found
+
+
+async def results_without_inputs(*, session: AsyncSession, period_id: int) -> list[Result]:
+    """A period's stored results without their inputs (which only recompute needs)."""
+    statement = (
+        select(Result).options(defer(Result.inputs)).where(Result.period_id == period_id)  # type: ignore[arg-type]  # a mapped column, typed by SQLModel as its value
+    )
     return list((await session.exec(statement)).all())
 
 
