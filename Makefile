@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # database and temporary folders, and the fake Bot API servers take free ports.
 TEST_WORKERS ?= auto
 
-.PHONY: run test test-fast test-fuzz lint format bench clean
+.PHONY: run demo test test-fast test-fuzz lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("kaohe needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -28,6 +28,11 @@ $(STAMP): pyproject.toml
 # browser, no Telegram); with one, the live bot.
 run: $(STAMP) .env
 	$(BIN)/kaohe run --or-sandbox
+
+# A whole quarter of the example town played by itself in the sandbox (no token, no Telegram):
+# the terminal tells it day by day; demo-output/ gets the sheet, the chart and every chat as a page.
+demo: $(STAMP)
+	$(BIN)/kaohe demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,6 +3,10 @@
 Also what ``kaohe run --or-sandbox`` (``make run``) starts while ``BOT_TOKEN`` is empty, so that a
 newcomer sees the bot working before going live. The sandbox itself is :mod:`bot.sandbox`; this
 module reads the options, says in the terminal what runs where, and stops on Ctrl+C.
+
+``kaohe demo`` (``make demo``) plays a whole quarter of the town in a sandbox of its own, by
+itself, tells it day by day in the terminal and leaves its files in ``--out``
+(:mod:`bot.sandbox.demo`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from bot.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Cli, say_issues
 from bot.core.logs import setup_logging
 from bot.rules.scheme import SchemeError
 
-__all__ = ["cmd_sandbox", "register", "sandbox_without_token"]
+__all__ = ["cmd_demo", "cmd_sandbox", "register", "sandbox_without_token"]
 
 
 def _start(cli: Cli, text: str | None) -> datetime | None:
@@ -142,10 +146,44 @@ async def _serve(cli: Cli, sandbox: Any, port: int, *, without_token: bool) -> i
     return EXIT_OK
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: a free one)"
+def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
+    from bot.rules.roster import RosterFileError
+    from bot.rules.targets import TargetFileError
+    from bot.sandbox.demo import DemoOptions, run_demo
+    from storage.queries.roster import RosterImportError
+    from storage.queries.targets import TargetImportError
+
+    if args.lang:
+        cli.lang = args.lang
+    files = _files(cli, args)
+    options = DemoOptions(
+        out=Path(args.out),
+        lang=args.lang or cli.settings.default_language,
+        seed=args.seed,
+        months=args.months,
     )
+    # The terminal tells the story; the log says only what went wrong.
+    setup_logging(cli.settings.log_level if cli.settings.log_level != "INFO" else "ERROR")
+    began = cli.now()
+    try:
+        played = asyncio.run(
+            run_demo(cli.settings, options, files=files, say=cli.say, reference=cli.now())
+        )
+    except (RosterFileError, RosterImportError) as exc:
+        say_issues(cli, exc.errors, issue="roster/issue", nothing="cli/nothing_imported")
+        return EXIT_FAILED
+    except (TargetFileError, TargetImportError) as exc:
+        say_issues(cli, exc.errors, issue="targets/issue", nothing="cli/targets_nothing_imported")
+        return EXIT_FAILED
+    except SchemeError as exc:
+        cli.say("cli/scheme_invalid", err=True, source=exc.source, problems=exc.problems)
+        return EXIT_USAGE
+    seconds = round((cli.now() - began).total_seconds())
+    cli.say("cli/demo_done", outputs=played.outputs, quarter=played.quarter, seconds=seconds)
+    return EXIT_OK
+
+
+def _town_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--roster", metavar="FILE", help="the office's roster (default: the example)")
     p.add_argument("--scheme", metavar="FILE", help="the office's scheme (default: the example)")
     p.add_argument(
@@ -153,6 +191,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the annual targets (default: the example's, unless --roster is given)",
     )
+
+
+def add_demo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--out", metavar="DIR", default="demo-output", help="where the files go (demo-output)"
+    )
+    p.add_argument("--lang", choices=("zh", "en"), help="the bot's and the story's language")
+    p.add_argument("--seed", type=int, default=1, help="the people's seed: same seed, same story")
+    p.add_argument(
+        "--months",
+        type=int,
+        choices=(1, 2, 3),
+        default=3,
+        help="months of the quarter to play (3: with the review, publication and appeal)",
+    )
+    _town_arguments(p)
+    p.set_defaults(func=cmd_demo)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: a free one)"
+    )
+    _town_arguments(p)
     p.add_argument(
         "--clock",
         metavar="WHEN",
@@ -176,9 +238,13 @@ def build_args(argv: list[str]) -> argparse.Namespace:
 
 
 def register(sub: Any) -> None:
-    """Add ``kaohe sandbox`` to the ``kaohe`` command."""
+    """Add ``kaohe sandbox`` and ``kaohe demo`` to the ``kaohe`` command."""
     p = sub.add_parser(
         "sandbox",
         help="try the bot on this computer: a whole town in the browser, no Telegram, no token",
     )
     add_arguments(p)
+    p = sub.add_parser(
+        "demo", help="watch a whole quarter of the example town play by itself in the sandbox"
+    )
+    add_demo_arguments(p)

@@ -26,6 +26,7 @@ never the deployment's; the bot's only HTTP client is the fake, so nothing reach
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -138,6 +139,8 @@ class Sandbox:
 
     ``start`` (default): the hour before the window of the current quarter's first month opens,
     so that a whole quarter lies ahead; ``reference`` is the real "now" that picks the quarter.
+    ``monotonic``: the real time the clock runs on (default: the machine's). The demo's stands
+    still, so that the clock moves only when it is moved and a seed replays the same chats.
     """
 
     def __init__(
@@ -149,6 +152,7 @@ class Sandbox:
         start: datetime | None = None,
         language: str | None = None,
         reference: datetime | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.files = files or TownFiles()
         self.database = sandbox_database(settings, db)
@@ -171,7 +175,12 @@ class Sandbox:
         )
         self.zone: tzinfo = self.settings.zone
         self._reference = reference or SystemClock().now()
-        self.clock = SimulatedClock(start or self._quarter_start(), speed=1.0)
+        origin = start or self._quarter_start()
+        self.clock = (
+            SimulatedClock(origin, speed=1.0)
+            if monotonic is None
+            else SimulatedClock(origin, speed=1.0, monotonic=monotonic)
+        )
         self.fake = FakeTelegram(clock=self.clock.now)
         self.app: Any = None
         self.sim: Simulator | None = None
