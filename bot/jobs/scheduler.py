@@ -83,6 +83,7 @@ class Scheduler:
         self._lock = asyncio.Lock()
         self._fingerprint: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._buttons: asyncio.Task[Any] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -106,14 +107,15 @@ class Scheduler:
         """The calendar or the clock changed here: re-plan and run what is due, soon."""
         self._spawn(self._replan())
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Any) -> asyncio.Task[Any] | None:
         try:
             task = asyncio.get_running_loop().create_task(work)
         except RuntimeError:  # no loop: a CLI process moving a clock; nothing runs here
             work.close()
-            return
+            return None
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def stop(self) -> None:
         # A stopped bot must not wake when the clock is moved (the sandbox, tests): it would
@@ -208,7 +210,9 @@ class Scheduler:
         if any(r.outcome is not None and r.outcome.messages for r in ran):
             self.sender.wake()
         if any(r.event.kind is EventKind.CLOSE and r.outcome is not None for r in ran):
-            await self.old_buttons_off()
+            # Edits at the sender's pace (a minute for a large unit): beside the calendar, not
+            # in its way; the next tick may already run.
+            self._buttons = self._spawn(self.old_buttons_off())
         return ran
 
     async def old_buttons_off(self) -> int:
@@ -275,4 +279,7 @@ class Scheduler:
         """Run what is due and send every message it queued (tests, the sandbox)."""
         ran = await self.tick()
         await self.sender.flush()
+        if self._buttons is not None:
+            await self._buttons
+            self._buttons = None
         return ran
