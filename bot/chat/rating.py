@@ -55,6 +55,7 @@ from bot.chat import keyboards, presses
 from bot.chat.access import require
 from bot.chat.context import KaoheContext
 from bot.chat.conversations import TypedQuestions, button_conversation
+from bot.chat.names import shown
 from bot.rules.figures import parse_figure
 from bot.rules.numbers import one_decimal, plain
 from bot.rules.roles import Role
@@ -159,6 +160,7 @@ class Row:
     self_state: str
     head_state: str
     head_total: Decimal | None
+    name: str  # as shown: with the department when another person shares the name
 
 
 async def _rows(context: KaoheContext, period: Period, session: AsyncSession) -> list[Row]:
@@ -167,6 +169,7 @@ async def _rows(context: KaoheContext, period: Period, session: AsyncSession) ->
     people = await ratings.ratees_of(session=session, rater=rater)
     found = await ratings_q.period_ratings(session=session, period_id=period.id)
     by_key = {(r.ratee_id, r.source): r for r in found}
+    naming = await roster_q.naming(session=session, unit_id=context.unit_id)
     rows = []
     for cadre in people:
         assert cadre.id is not None
@@ -185,7 +188,15 @@ async def _rows(context: KaoheContext, period: Period, session: AsyncSession) ->
             else "supervised"
         )
         rows.append(
-            Row(cadre, relation, mark, self_state, head_state, head.total if head else None)
+            Row(
+                cadre,
+                relation,
+                mark,
+                self_state,
+                head_state,
+                head.total if head else None,
+                shown(context, cadre, naming),
+            )
         )
     return rows
 
@@ -204,9 +215,7 @@ def _list_view(
     )
     buttons = [
         RATE.button(
-            context.label(
-                "rate.person", mark=context.label(f"rate.mark.{r.mark}"), name=r.cadre.name
-            ),
+            context.label("rate.person", mark=context.label(f"rate.mark.{r.mark}"), name=r.name),
             "p",
             period.id,
             r.cadre.id,

@@ -65,8 +65,9 @@ async def _rate(head: Any, name: str, titles: list[str], score: str, texts: Any)
     mark = texts.label("zh", "rate.mark.todo")
     await head.press(texts.label("zh", "rate.person", mark=mark, name=name))
     await head.press(texts.label("zh", "rate.item", title=titles[0], score="—"))
-    for title in titles:
-        assert f"{name} · {title}" in head.last().text
+    for number, title in enumerate(titles, 1):
+        shown = head.last().text
+        assert f"第 {number}/{len(titles)} 项：{title}" in shown and f"评分对象：{name}" in shown
         await head.press(score)
     await head.press("✅ 确认提交")
 
@@ -74,7 +75,8 @@ async def _rate(head: Any, name: str, titles: list[str], score: str, texts: Any)
 async def _record(clerk: Any, command: str, department: str, name: str, texts: Any) -> None:
     await clerk.command(command)
     await clerk.press(department)
-    await clerk.press(name)
+    await clerk.press(name)  # ticked (several people may share one record), then onward
+    await clerk.press(texts.label("zh", "office.onward", n=1))
 
 
 async def test_a_whole_month(town: Any, texts: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
@@ -31,6 +32,7 @@ from tests.harness.appraisal import (
 )
 from tests.harness.phone import PHONE_TEXT_LINES, phone_lines, screen_lines
 
+ROOT = Path(__file__).resolve().parents[2]
 head_rating = partial(rating_of, source="head")
 head_lines = partial(rating_lines, source="head")
 
@@ -724,3 +726,25 @@ async def test_save_line_reports_whether_anything_changed(town: Any) -> None:
     async with town.services.sessions() as session:
         assert len(await ratings_q.rating_lines(session=session, rating_id=rating.id)) == 1
         assert (await session.get(Period, period.id)).state == PeriodState.OPEN.value  # type: ignore[union-attr]
+
+
+async def test_a_leader_tells_two_heads_of_one_name_apart(
+    town: Any, texts: Any, tmp_path: Path
+) -> None:
+    """钱志强 supervises the heads of two departments who share a name: his list names each with
+    the department."""
+    rows = (ROOT / "examples" / "roster.csv").read_text(encoding="utf-8-sig")
+    path = tmp_path / "roster.csv"
+    path.write_text(rows.replace("郑海涛", "陈静"), encoding="utf-8")
+    await town.import_roster(path)
+    leader = await town.signup("钱志强")
+    await town.open_month(2026, 11)
+    await leader.command("rate")
+    shown = [
+        texts.label("zh", "person.namesake", name="陈静", department=department)
+        for department in ("经济发展办公室", "社会事务办公室")
+    ]
+    text, labels = leader.last().text, leader.last().labels
+    for name in shown:
+        assert name in text
+        assert any(name in label for label in labels)
