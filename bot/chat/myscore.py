@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from telegram import Update
@@ -31,6 +31,7 @@ from bot.reports.build import period_report
 from bot.reports.messages import personal_text
 from bot.rules.numbers import plain
 from bot.rules.roles import Role
+from bot.rules.stored import as_decimal, as_dict, as_list
 from storage.models import Period, PeriodKind, PeriodState
 from storage.queries import office as office_q
 from storage.queries import reviews as reviews_q
@@ -103,34 +104,17 @@ class ResultView:
     drafts: dict[str, int]
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool | float):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def _percent(value: Any) -> str:
     """``0.5`` -> ``"50"``, ``0.4286`` -> ``"42.86"``."""
-    number = _decimal(value)
+    number = as_decimal(value)
     if number is None:
         return "0"
     return plain(number * 100)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _monthly_part(breakdown: dict[str, Any]) -> dict[str, Any]:
     """The monthly score's own breakdown: under ``monthly``, or the breakdown itself."""
-    monthly = _dict(breakdown.get("monthly"))
+    monthly = as_dict(breakdown.get("monthly"))
     if "lines" in monthly:
         return monthly
     return breakdown if "lines" in breakdown else {}
@@ -138,7 +122,7 @@ def _monthly_part(breakdown: dict[str, Any]) -> dict[str, Any]:
 
 def _period_part(breakdown: dict[str, Any]) -> dict[str, Any]:
     """A quarter's score breakdown: under ``score``, or the breakdown itself."""
-    score = _dict(breakdown.get("score"))
+    score = as_dict(breakdown.get("score"))
     if "inputs" in score:
         return score
     return breakdown if "inputs" in breakdown else {}
@@ -160,35 +144,35 @@ def result_view(found: PeriodResult) -> ResultView:
     sources = [
         SourceView(
             source=str(line.get("source")),
-            value=_decimal(line.get("value")),
-            counted=_decimal(line.get("counted")),
+            value=as_decimal(line.get("value")),
+            counted=as_decimal(line.get("counted")),
             weight=_percent(line.get("weight")),
             weight_used=_percent(line.get("weight_used")),
         )
-        for line in map(_dict, _list(monthly.get("lines")))
+        for line in map(as_dict, as_list(monthly.get("lines")))
         if line.get("source") in ("head", "democratic", "self")
     ]
     quarter = _period_part(breakdown) if period.kind != PeriodKind.MONTH else {}
     parts = [
-        PartView(month=_month_of(p.get("period")), score=_decimal(p.get("score")))
-        for p in map(_dict, _list(breakdown.get("parts")))
+        PartView(month=_month_of(p.get("period")), score=as_decimal(p.get("score")))
+        for p in map(as_dict, as_list(breakdown.get("parts")))
     ]
     if not parts and quarter:
         first = (period.number - 1) * 3 + 1
         parts = [
-            PartView(month=first + i, score=_decimal(v))
-            for i, v in enumerate(_list(quarter.get("inputs")))
+            PartView(month=first + i, score=as_decimal(v))
+            for i, v in enumerate(as_list(quarter.get("inputs")))
         ]
     adjustments = [
         AdjustmentView(value=value, reason=str(a.get("reason", "")))
-        for a in map(_dict, _list(quarter.get("adjustments")))
-        if (value := _decimal(a.get("value"))) is not None
+        for a in map(as_dict, as_list(quarter.get("adjustments")))
+        if (value := as_decimal(a.get("value"))) is not None
     ]
     flags: list[str] = []
     for flag in [
-        *_list(result.flags),
-        *_list(monthly.get("flags")),
-        *_list(quarter.get("flags")),
+        *as_list(result.flags),
+        *as_list(monthly.get("flags")),
+        *as_list(quarter.get("flags")),
     ]:
         if isinstance(flag, str) and flag not in flags:
             flags.append(flag)
@@ -202,12 +186,12 @@ def result_view(found: PeriodResult) -> ResultView:
         sources=sources,
         renormalised=any(s.counted is None for s in sources),
         parts=parts,
-        mean=_decimal(quarter.get("mean")),
+        mean=as_decimal(quarter.get("mean")),
         adjustments=adjustments,
         flags=flags,
         drafts={
             source: len(items)
-            for source, items in _dict(breakdown.get("drafts")).items()
+            for source, items in as_dict(breakdown.get("drafts")).items()
             if isinstance(items, list) and f"{source}_missing" in flags
         },
     )

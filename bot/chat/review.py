@@ -415,7 +415,11 @@ async def _evidence(update: Update, context: KaoheContext, press: keyboards.Pres
     return None
 
 
-async def _adjust(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+async def _adjustable(
+    update: Update, context: KaoheContext, press: keyboards.Press
+) -> tuple[Period, ReportLine] | None:
+    """The quarter and the cadre a press would adjust, if the caller reviews it, it is still in
+    review and the cadre has a score; refuse (and None) otherwise."""
     found = await _review_open(update, context, press["period"])
     if found is None:
         return None
@@ -427,6 +431,15 @@ async def _adjust(update: Update, context: KaoheContext, press: keyboards.Press)
     if report.state != PeriodState.IN_REVIEW:
         await _refuse(update, context, "not_in_review")
         return None
+    assert period.id is not None
+    return period, line
+
+
+async def _adjust(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
+    found = await _adjustable(update, context, press)
+    if found is None:
+        return None
+    period, line = found
     assert period.id is not None
     buttons = [
         REVIEW.button(f"{value:+}", "by", period.id, line.cadre_id, key)
@@ -447,17 +460,10 @@ async def _adjust(update: Update, context: KaoheContext, press: keyboards.Press)
 
 
 async def _by(update: Update, context: KaoheContext, press: keyboards.Press) -> object:
-    found = await _review_open(update, context, press["period"])
+    found = await _adjustable(update, context, press)
     if found is None:
         return None
-    period, report = found
-    line = report.line(press["cadre"])
-    if line is None or line.score is None:
-        await presses.stale(update, context)
-        return None
-    if report.state != PeriodState.IN_REVIEW:
-        await _refuse(update, context, "not_in_review")
-        return None
+    period, line = found
     assert period.id is not None
     draft = Draft(
         token=secrets.token_hex(4),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from bot.reports.model import (
 )
 from bot.rules import scoring
 from bot.rules.secrecy import public_democratic
+from bot.rules.stored import as_decimal, as_dict, as_list
 from storage.models import Cadre, Period, PeriodKind, Result
 from storage.queries import periods as periods_q
 from storage.queries import results as results_q
@@ -37,23 +38,6 @@ from storage.queries import reviews as reviews_q
 from storage.queries import roster as roster_q
 
 __all__ = ["period_report", "previous_of", "previous_period"]
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool | float):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -96,9 +80,12 @@ def _source_mean(months: Sequence[Any], source: str) -> Decimal | None:
     for result in months:
         if result is None:
             continue
-        for line in _list(_dict(_dict(result.breakdown).get("monthly")).get("lines")):
-            line = _dict(line)
-            if line.get("source") == source and (value := _decimal(line.get("value"))) is not None:
+        for line in as_list(as_dict(as_dict(result.breakdown).get("monthly")).get("lines")):
+            line = as_dict(line)
+            if (
+                line.get("source") == source
+                and (value := as_decimal(line.get("value"))) is not None
+            ):
                 values.append(value)
     return scoring.mean_score(values)
 
@@ -110,12 +97,12 @@ def _democratic(months: Sequence[Any]) -> tuple[Decimal | None, str]:
     for result in months:
         if result is None:
             continue
-        breakdown = _dict(result.breakdown)
+        breakdown = as_dict(result.breakdown)
         if not breakdown.get("ballot"):
             continue
         held = True
-        shown = public_democratic(_dict(breakdown.get("democratic")))
-        if shown is not None and (score := _decimal(shown.get("score"))) is not None:
+        shown = public_democratic(as_dict(breakdown.get("democratic")))
+        if shown is not None and (score := as_decimal(shown.get("score"))) is not None:
             scores.append(score)
     if scores:
         return scoring.mean_score(scores), "score"
@@ -123,12 +110,12 @@ def _democratic(months: Sequence[Any]) -> tuple[Decimal | None, str]:
 
 
 def _bonus(breakdown: Mapping[str, Any]) -> BonusLine | None:
-    bonus = _dict(breakdown.get("bonus"))
+    bonus = as_dict(breakdown.get("bonus"))
     if not bonus:
         return None
 
     def money(key: str) -> Decimal:
-        return _decimal(bonus.get(key)) or Decimal("0")
+        return as_decimal(bonus.get(key)) or Decimal("0")
 
     return BonusLine(
         base=money("base"),
@@ -137,9 +124,11 @@ def _bonus(breakdown: Mapping[str, Any]) -> BonusLine | None:
         office_rules_part=money("office_rules_part"),
         annual_score=money("annual_score"),
         performance_part=money("performance_part"),
-        rewards=sum((_decimal(v) or Decimal(0) for v in _list(bonus.get("rewards"))), Decimal(0)),
+        rewards=sum(
+            (as_decimal(v) or Decimal(0) for v in as_list(bonus.get("rewards"))), Decimal(0)
+        ),
         deductions=sum(
-            (_decimal(v) or Decimal(0) for v in _list(bonus.get("deductions"))), Decimal(0)
+            (as_decimal(v) or Decimal(0) for v in as_list(bonus.get("deductions"))), Decimal(0)
         ),
         amount=money("amount"),
         currency=str(breakdown.get("currency") or ""),
@@ -155,19 +144,22 @@ def _line(
     month_results: Sequence[Any],
     previous: Any,
 ) -> ReportLine:
-    breakdown = _dict(result.breakdown)
-    figure = _dict(breakdown.get("score"))
+    breakdown = as_dict(result.breakdown)
+    figure = as_dict(breakdown.get("score"))
     democratic, note = _democratic(month_results)
     # The parts as the engine used them (stored with the result), else as stored now.
-    stored_parts = [_dict(p) for p in _list(breakdown.get("parts")) if _dict(p).get("period")]
+    stored_parts = [as_dict(p) for p in as_list(breakdown.get("parts")) if as_dict(p).get("period")]
     if stored_parts:
         codes = tuple(str(p["period"]) for p in stored_parts)
-        scores = tuple(_decimal(p.get("score")) for p in stored_parts)
+        scores = tuple(as_decimal(p.get("score")) for p in stored_parts)
     else:
         codes = tuple(p.code for p in parts)
         scores = tuple(None if r is None else r.score for r in part_results)
     flags: list[str] = []
-    for flag in [*_list(result.flags), *(f for r in month_results if r for f in _list(r.flags))]:
+    for flag in [
+        *as_list(result.flags),
+        *(f for r in month_results if r for f in as_list(r.flags)),
+    ]:
         if isinstance(flag, str) and flag not in flags:
             flags.append(flag)
     line = ReportLine(
@@ -183,11 +175,11 @@ def _line(
         democratic=democratic,
         democratic_note=note,
         office_rules=result.office_rules,
-        mean=_decimal(figure.get("mean")),
+        mean=as_decimal(figure.get("mean")),
         adjustments=tuple(
             AdjustmentLine(value=value, reason=str(a.get("reason", "")))
-            for a in map(_dict, _list(figure.get("adjustments")))
-            if (value := _decimal(a.get("value"))) is not None
+            for a in map(as_dict, as_list(figure.get("adjustments")))
+            if (value := as_decimal(a.get("value"))) is not None
         ),
         score=result.score,
         grade=result.grade,
@@ -258,16 +250,16 @@ async def period_report(
             self_done=submitted.get(m.id or 0, {}).get("self", 0),
             head_done=submitted.get(m.id or 0, {}).get("head", 0),
             ballot=any(
-                _dict(r.breakdown).get("ballot") for r in results.get(m.id or 0, {}).values()
+                as_dict(r.breakdown).get("ballot") for r in results.get(m.id or 0, {}).values()
             ),
             ballots_cast=cast.get(m.id or 0, 0),
         )
         for m in months
         if m.state in periods_q.CLOSED_STATES
     )
-    grading = next((_dict(_dict(r.breakdown).get("grading")) for r in own.values()), {})
+    grading = next((as_dict(as_dict(r.breakdown).get("grading")) for r in own.values()), {})
     currency = next(
-        (str(_dict(r.breakdown).get("currency")) for r in own.values() if r.breakdown), ""
+        (str(as_dict(r.breakdown).get("currency")) for r in own.values() if r.breakdown), ""
     )
     return PeriodReport(
         unit=unit_name,
@@ -286,6 +278,6 @@ async def period_report(
         participation=participation,
         previous_code=None if previous is None else previous.code,
         max_excellent=grading.get("max_excellent"),
-        tied=tuple(int(i) for i in _list(grading.get("tied"))),
+        tied=tuple(int(i) for i in as_list(grading.get("tied"))),
         currency=currency if currency != "None" else "",
     )

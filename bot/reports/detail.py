@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.rules.scheme import Scheme
 from bot.rules.secrecy import public_democratic
+from bot.rules.stored import as_decimal, as_dict, as_list
 from storage.models import Period, RatingLine, Result
 from storage.queries import periods as periods_q
 from storage.queries import results as results_q
@@ -24,23 +25,6 @@ from storage.queries import reviews as reviews_q
 from storage.queries.schemes import scheme_of
 
 __all__ = ["ItemDetail", "MonthDetail", "SourceDetail", "month_detail"]
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool | float):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)
@@ -89,17 +73,17 @@ def _items(
     with contextlib.suppress(KeyError):
         titles = {item.key: item.title(lang) for item in scheme.items_for(category)}
     found = []
-    for item in map(_dict, _list(breakdown.get("items"))):
+    for item in map(as_dict, as_list(breakdown.get("items"))):
         key = str(item.get("key", ""))
         line_ids = [item.get("line_id")] + [
-            t.get("line_id") for t in map(_dict, _list(item.get("targets")))
+            t.get("line_id") for t in map(as_dict, as_list(item.get("targets")))
         ]
         own = [lines[i] for i in line_ids if isinstance(i, int) and i in lines]
         found.append(
             ItemDetail(
                 key=key,
                 title=titles.get(key, key),
-                score=_decimal(item.get("score")),
+                score=as_decimal(item.get("score")),
                 quantified=item.get("method") == "quantified",
                 notes=tuple(line.note for line in own if line.note),
                 evidence=tuple(line.id for line in own if line.evidence_file_id and line.id),
@@ -121,37 +105,39 @@ async def month_detail(
     )
     if result is None:
         return None
-    breakdown = _dict(result.breakdown)
+    breakdown = as_dict(result.breakdown)
     ratings = {
-        source: _dict(breakdown.get(source)) for source in ("head", "self") if breakdown.get(source)
+        source: as_dict(breakdown.get(source))
+        for source in ("head", "self")
+        if breakdown.get(source)
     }
     rating_ids = [b["rating_id"] for b in ratings.values() if isinstance(b.get("rating_id"), int)]
     by_rating = await results_q.rating_lines(session=session, rating_ids=rating_ids)
     lines = {line.id: line for found in by_rating.values() for line in found if line.id}
     scheme = scheme_of(period)
-    category = str(_dict(result.inputs).get("category") or breakdown.get("category") or "")
+    category = str(as_dict(result.inputs).get("category") or breakdown.get("category") or "")
     monthly_lines = {
-        _dict(line).get("source"): _dict(line)
-        for line in _list(_dict(breakdown.get("monthly")).get("lines"))
+        as_dict(line).get("source"): as_dict(line)
+        for line in as_list(as_dict(breakdown.get("monthly")).get("lines"))
     }
     sources = tuple(
         SourceDetail(
             source=source,
-            total=_decimal(monthly_lines.get(source, {}).get("value")),
+            total=as_decimal(monthly_lines.get(source, {}).get("value")),
             items=_items(ratings.get(source, {}), lines, scheme, category, lang)
             if monthly_lines.get(source, {}).get("value") is not None
             else (),
         )
         for source in ("head", "self")
     )
-    democratic = public_democratic(_dict(breakdown.get("democratic")) or None)
-    score = None if democratic is None else _decimal(democratic.get("score"))
+    democratic = public_democratic(as_dict(breakdown.get("democratic")) or None)
+    score = None if democratic is None else as_decimal(democratic.get("score"))
     note = "none" if not breakdown.get("ballot") else ("score" if score is not None else "too_few")
     return MonthDetail(
         period=period,
         score=result.score,
         grade=result.grade,
-        flags=tuple(f for f in _list(result.flags) if isinstance(f, str)),
+        flags=tuple(f for f in as_list(result.flags) if isinstance(f, str)),
         sources=sources,
         democratic=score,
         democratic_note=note,
