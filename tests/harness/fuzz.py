@@ -12,20 +12,35 @@ step is one of
   want goes through a whole task (:data:`INTENTS`: a self-score to Submit, a head's rating to
   Confirm, a ballot cast, a discipline record, a reward and a deduction recorded, /status and a
   department, a start button of the scheduler's, a leave recorded, a deadline moved), so that
-  every state is reached, not only the first screens;
+  every state is reached, not only the first screens; while a quarter is under review or
+  published, the quarter's tasks too (:data:`REVIEW_INTENTS`, :data:`PUBLISHED_INTENTS`: a
+  reviewing leader through the review message (a cadre, a month item by item, the evidence, an
+  adjustment with its typed reason, junk, media and empty text first, then confirmed, cancelled
+  or double-tapped), the chair's Publish (double-tapped), a cadre's appeal (before publication,
+  with a reason typed as anything, cancelled or confirmed, then a second one), a leader's answer
+  (upheld with junk scores first, or rejected; then answered again by the other reviewer), and
+  ``/report`` with and without a period);
 - *the calendar*: every so often the clock moves to the next event and the scheduler runs it
-  (reminders with their start buttons, the deadline, the next opening), so old buttons go stale;
+  (reminders with their start buttons, the deadline, the next opening, the end of a quarter's
+  review, its announcement, the end of its notice), so old buttons go stale;
 - *hostile*: a person presses callback data forged from what the bot has built (ids beyond any
   database, another unit's ids, unknown keys and tokens, truncated, oversized, non-ASCII, no
   family), a start button of a month that is over, a cadre without the role presses another
-  person's head, office, status or start-to-rate buttons, a stranger or a person of another unit
-  does anything at all, in private or in a group.
+  person's head, office, status, start-to-rate, review or answer buttons, a stranger or a person
+  of another unit does anything at all, in private or in a group; and in the quarter
+  (:meth:`Fuzzer.review_hostile`): someone presses a confirm or cancel button of another
+  person's draft (another leader's token), a leader who does not review presses the review's
+  buttons, a cadre appeals when they may not (before publication, after the window, a second
+  time), a reviewing leader presses the review's buttons after publication or answers an appeal
+  answered already.
 
 After every step: no generic error reply and no error logged, every press answered, no Bot API
 call Telegram would refuse, no name shown to a stranger, and none but their own to a cadre
 pressing buttons that are not theirs; after a hostile step the appraisal's data (everything but
 conversation state, update claims, the sign-up throttle and the scheduler's own bookkeeping of
-its events and outbox) is exactly as before.
+its events and outbox; :data:`GUARDED` among it) is exactly as before, and so it is after the
+second tap of a double tap (a confirmation, Publish), an appeal that may not be and an appeal
+answered again; an upheld appeal's new score is the score the leader confirmed.
 
 Reproducible: ``random.Random(seed)`` picks every step, what a step queued is sent before the
 next one (the sender's own task would deliver it at a moment of its choosing), and a failure
@@ -39,8 +54,13 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import LargeBinary
+from sqlmodel import SQLModel, select
+
+from bot.appraisal import review as review_service
 from bot.appraisal.month import current_month
 from bot.appraisal.progress import month_snapshot
 from bot.chat.keyboards import Family
@@ -48,13 +68,20 @@ from bot.emulator.entities import EntityParseError
 from bot.emulator.simulator import SimMessage, SimUser
 from bot.emulator.telegram import html_to_text
 from bot.rules.raters import raters_of
+from storage.models import ScoreAdjustment
+from storage.queries import reviews as reviews_q
 from storage.queries.roster import list_cadres
+from storage.queries.schemes import scheme_of
+from tests.harness.appraisal import cast_for, submit_self
 from tests.harness.ballot import ballot_message, fill_ballot
-from tests.harness.town import VOLATILE, fingerprint
+from tests.harness.town import VOLATILE
 
 #: What a hostile step must not change: all but :data:`VOLATILE` and the scheduler's own
 #: bookkeeping (an event claimed, a queued message sent, by its background tasks).
 IGNORED = VOLATILE | {"calendar_event", "outbox"}
+#: The quarter's figures and what changes them: legitimate steps write them (an adjustment
+#: confirmed, an appeal filed or answered, the quarter scored again), a hostile one never.
+GUARDED = ("score_adjustment", "appeal", "result")
 
 COMMANDS = (
     "start",
@@ -74,6 +101,7 @@ COMMANDS = (
     "extend",
     "leave",
     "bind_leadership",
+    "report",
 )
 GRADES = ("excellent", "good", "pass", "fail")
 #: What people come to do.
@@ -102,6 +130,24 @@ INTENTS = (
     "deduct",
     "extend",
 )
+#: The quarter's whole tasks while it is in review ("appeal": one too early), and once it is
+#: published ("appeal": one in the window, or too late); each quarter's intent takes the next
+#: of its state's.
+REVIEW_INTENTS = ("review", "appeal", "review", "publish")
+PUBLISHED_INTENTS = ("appeal", "answer", "report", "appeal", "answer", "review", "appeal", "answer")
+#: Reasons and answers typed in the review: plausible, marked up, long, bidirectional.
+REASONS = (
+    "防汛值守受县表彰",
+    "经核实，三月信访化解工作应予计入。",
+    "<b>加分</b> & <i>理由</i> <a href='x'>链接</a>",
+    "理由" * 400,
+    "\u202e由理\u200b",
+    "Reason in English",
+)
+#: Scores typed for an upheld appeal: junk first, then one that holds.
+SCORES = ("九十", "abc", "1e309", "NaN", "-5", "101", "９０", "88分", "", "90.5")
+#: What /report is typed with.
+PERIODS = ("", "2026-Q2", "2026-Q3", "2026-H1", "2026", "2026-06", "Q2", "2026-q2", "2026-Q9")
 ANSWERS = (
     "80",
     "90",
@@ -130,7 +176,7 @@ ANSWERS = (
 #: Ids no database of this test holds, and ones past PostgreSQL's integer and SQLite's.
 FAR_IDS = (2**31, 2**63, 10**30, 2**63 - 1, 999_999_999)
 #: Role-bound buttons a cadre without that role must not be able to use.
-ROLE_BOUND = ("rate:", "off:", "st:", "inv:", "go:rate:")
+ROLE_BOUND = ("rate:", "off:", "st:", "inv:", "go:rate:", "rv:", "ap:up:", "ap:rej:")
 #: Buttons of the scheduler's messages that start a task in a month.
 START_BUTTONS = ("go:", "selfscore:start:")
 #: Commands the office types with arguments (dates, a name, a reason).
@@ -141,6 +187,14 @@ RATE_WAY = ("rate:ok:", "rate:s:", "rate:ts:", "rate:i:", "rate:p:")
 OFFICE_WAY = ("dept", "who", "vio", "day", "skip")
 OFFICE_ASIDE = ("back", "x", "list", "new", "undo", "yes")
 PLAIN_CADRES = ("吴磊", "王芳", "冯超", "褚文斌", "卫红梅", "沈刚", "韩雪")
+#: The review's buttons that find the review message: a cadre, a month, back to the list.
+REVIEW_WAY = ("rv:who:", "rv:mon:", "rv:adj:", "rv:list:")
+#: The review's and the appeals' buttons that carry a draft's token.
+TOKENED = ("rv:ok:", "rv:no:", "ap:ok:", "ap:no:")
+#: The review's buttons that write (or lead to writing) only while the quarter is in review.
+IN_REVIEW_ONLY = ("rv:adj:", "rv:by:", "rv:pub:", "rv:puby:", "rv:ok:")
+#: Steps that change the calendar (the notice of a deadline moved is an event of its own).
+CALENDAR_CHANGES = ("command /extend", "command /leave", "intent extend", "intent leave")
 #: Bot API refusals the bot provokes on purpose and handles.
 TOLERATED = ("message is not modified",)
 
@@ -229,7 +283,8 @@ class Fuzzer:
     """One walk over a town whose people are signed up and whose month is open.
 
     ``calendar`` moves the clock to the calendar's next event and lets the scheduler run it;
-    :meth:`run` does so every ``every`` steps.
+    :meth:`run` does so every ``every`` steps. ``quarter``: the quarter whose review, publication
+    and appeals the walk goes through (its months closed: in review, or later).
     """
 
     def __init__(
@@ -243,6 +298,7 @@ class Fuzzer:
         foreign_ids: dict[str, list[int]],
         group: Any,
         calendar: Calendar | None = None,
+        quarter: int | None = None,
     ) -> None:
         self.town = town
         self.texts = texts
@@ -275,20 +331,51 @@ class Fuzzer:
         self.events: list[str] = []  # the calendar's events the walk let run
         self.starts: set[str] = set()  # start buttons the scheduler sent
         self.bound: dict[str, list[str]] = {}  # the latest role-bound buttons, by kind
+        self.others = 0  # presses of buttons not one's own so far
+        self.hostiles = 0  # hostile steps in the quarter so far
         self.month: int | None = None  # the month open now
-        self.clean: dict[str, list[tuple[Any, ...]]] | None = None  # the data, if known as is
+        self.quarter = quarter
+        self.quarter_state: str | None = None  # the quarter's state now
+        self.quarter_intents: dict[str, int] = {}  # the quarter's intents started, by state
+        self.reviewers: list[str] = []  # the reviewing leaders signed up, the chair first
+        self.chair: str | None = None
+        self.bystanders: list[str] = []  # leaders who do not review
+        self.ids: dict[str, int] = {}  # name -> cadre id
+        # (chat, data) of the latest rv/ap buttons, by family and action ("rv:ok")
+        self.review_seen: dict[str, list[tuple[int, str]]] = {}
+        self.clean: dict[str, list[Any]] | None = None  # the data, if known as is
+        self._rows_sql: str | None = None
 
     # -- the walk ----------------------------------------------------------------------------
 
     async def run(self, steps: int, *, every: int = 0) -> None:
         everyone = await self._roster()
         for cadre in everyone:
+            self.ids[cadre.name] = cadre.id
             if cadre.name in self.people:
                 self.roles[cadre.name] = set(cadre.roles.split(","))
                 if (self.people[cadre.name].info.get("language_code") or "").startswith("en"):
                     self.english.add(cadre.name)
             self.raters[cadre.name] = [r.name for r in raters_of(cadre, everyone)]
         self.month = await self._open_month()
+        if self.quarter is not None:
+            period = await self.town.period(self.quarter)
+            self.quarter_state = period.state
+            scheme = scheme_of(period)
+            signed = [c for c in everyone if c.name in self.people]
+            self.reviewers = [
+                c.name
+                for c in sorted(signed, key=lambda c: not review_service.is_chair(c, scheme))
+                if review_service.is_reviewer(c, scheme)
+            ]
+            self.chair = next((c.name for c in signed if review_service.is_chair(c, scheme)), None)
+            self.bystanders = [
+                c.name
+                for c in signed
+                if "leader" in c.roles.split(",") and c.name not in self.reviewers
+            ]
+        for call in self.fake.calls:
+            self.collect(call)
         root, updates = logging.getLogger(), logging.getLogger("kaohe.updates")
         root.addHandler(self.errors)
         updates.addHandler(self.outcomes)
@@ -313,6 +400,7 @@ class Fuzzer:
         self.events += ran
         self.counts["calendar"] = self.counts.get("calendar", 0) + 1
         self.month = await self._open_month()
+        self.quarter_state = await self._quarter_state()
         problems = self.problems(calls, mark, [])
         if problems:
             raise AssertionError(
@@ -335,21 +423,32 @@ class Fuzzer:
         except AssertionError as failure:
             raise AssertionError(f"seed {self.seed}, {step}: {failure}") from failure
         # A cadre pressing buttons that are not theirs learns no one's name but their own.
-        own = actor if action.startswith("others'") else None
+        own = actor if action.startswith("others'") or self._blind(action, actor) else None
         problems = self.problems(calls, mark, query_ids, own=own)
         if hostile and not problems:
             after = await self.fingerprint()
             if after != before:
-                problems.append("the appraisal's data changed")
+                problems.append(f"the appraisal's data changed: {changed(before or {}, after)}")
             self.clean = after
         if problems:
             raise AssertionError(f"seed {self.seed}, {step}: " + "; ".join(problems))
 
+    def _blind(self, action: str, actor: str) -> bool:
+        """Whether a hostile step in the quarter is by someone who may see no other name: a
+        cadre, or a leader who does not review."""
+        return action.startswith("review ") and (
+            actor in self.bystanders or "leader" not in self.roles.get(actor, set())
+        )
+
     async def settle(self, action: str) -> None:
         """Send now what the step queued (a person told of an office record, the notice of a
-        deadline moved) rather than whenever the sender's own task gets to it, so that the next
-        step finds the chats as they will be: the walk stays replayable."""
-        if self.calendar is not None and action.startswith(("command /extend", "command /leave")):
+        deadline moved, a quarter's reports once published) rather than whenever the sender's
+        own task gets to it, so that the next step finds the chats as they will be: the walk
+        stays replayable."""
+        state = await self._quarter_state()
+        published = state != self.quarter_state
+        self.quarter_state = state
+        if self.calendar is not None and (published or action.startswith(CALENDAR_CHANGES)):
             await self.calendar.settle()
         sender = getattr(self.town.app, "sender", None)
         if sender is not None:
@@ -358,6 +457,11 @@ class Fuzzer:
     async def _roster(self) -> list[Any]:
         async with self.town.services.sessions() as session:
             return await list_cadres(session=session, unit_id=self.town.services.unit_id)
+
+    async def _quarter_state(self) -> str | None:
+        if self.quarter is None:
+            return None
+        return str((await self.town.period(self.quarter)).state)
 
     async def _open_month(self) -> int | None:
         async with self.town.services.sessions() as session:
@@ -370,10 +474,19 @@ class Fuzzer:
 
     def ordinary(self) -> tuple[str, str, Run]:
         # Tasks are gone through while a month takes answers (between months, every command
-        # says when the next one opens: the ordinary steps try that).
-        if self.rng.random() < 0.1 and self.month is not None:
-            kind = INTENTS[self.intents % len(INTENTS)]
-            self.intents += 1
+        # says when the next one opens: the ordinary steps try that), and while a quarter is
+        # reviewed or open to appeals (more often: those phases are short in a fast slice).
+        quarter = self.quarter_state in ("in_review", "published")
+        if self.rng.random() < (0.3 if quarter else 0.12) and (self.month is not None or quarter):
+            if quarter and (self.month is None or self.rng.random() < 0.4):
+                state = str(self.quarter_state)
+                cycle = REVIEW_INTENTS if state == "in_review" else PUBLISHED_INTENTS
+                done = self.quarter_intents.get(state, 0)
+                kind = cycle[done % len(cycle)]
+                self.quarter_intents[state] = done + 1
+            else:
+                kind = INTENTS[self.intents % len(INTENTS)]
+                self.intents += 1
             name, run = self.intent(kind)
             return f"intent {kind}", name, run
         # A few people at a time, so that each goes deep into a conversation before the walk
@@ -415,6 +528,20 @@ class Fuzzer:
 
     def intent(self, kind: str) -> tuple[str, Run]:
         """Who goes through a whole task of ``kind``, and how."""
+        if kind == "publish" and self.chair is not None:
+            return self.chair, self.publish_through(self.people[self.chair])
+        if kind in ("review", "answer") and self.reviewers:
+            name = self.rng.choice(self.reviewers)
+            if kind == "review":
+                return name, self.review_through(self.people[name])
+            return name, self.answer_through(self.people[name])
+        if kind == "appeal":
+            return "a cadre", self.appeal_through()
+        if kind in ("report", "review", "publish", "answer"):  # (nobody reviews: /report)
+            name = self.rng.choice(self._holding("leader") + self._holding("office"))
+            # The quarter's report, named or as the latest (junk periods: the ordinary steps).
+            period = self.rng.choice(PERIODS[:2])
+            return name, self.command(self.people[name], "report", [period] if period else [])
         if kind in ("discipline", "reward", "deduct", "status", "leave", "extend"):
             name = self.rng.choice(self._holding("office"))
             user = self.people[name]
@@ -447,7 +574,7 @@ class Fuzzer:
                 return message.message_id, self.rng.choice(found)
         return 0, ""
 
-    async def _press(self, user: SimUser, data: str, message_id: int, ids: list[str]) -> Any:
+    async def _press(self, user: SimUser, data: str, message_id: int | None, ids: list[str]) -> Any:
         answer = await user.press_data(data, message_id=message_id)
         ids.append(answer.query_id)
         return answer
@@ -637,6 +764,310 @@ class Fuzzer:
 
         return run
 
+    # -- the quarter -------------------------------------------------------------------------
+
+    def review_message(self, user: SimUser) -> SimMessage | None:
+        """The latest message of ``user``'s with the review's way around on it (the review
+        message, edited in place as they go; a cadre's screen after a confirmation)."""
+        for stored in reversed(self.fake.bot_messages(user.chat_id)[-200:]):
+            message = SimMessage.from_stored(self.fake, stored)
+            if any(d.startswith(REVIEW_WAY) for d in message.callback_data):
+                return message
+        return None
+
+    def reread(self, user: SimUser, message_id: int) -> SimMessage:
+        stored = self.fake.message(user.chat_id, message_id)
+        assert stored is not None
+        return SimMessage.from_stored(self.fake, stored)
+
+    async def unchanged(self, what: str, action: Awaitable[Any]) -> None:
+        """Do ``action`` (the second tap of a double tap, an appeal that may not be) and check
+        that it changed nothing."""
+        before = await self.fingerprint()
+        await action
+        after = await self.fingerprint()
+        if after != before:
+            raise AssertionError(f"{what} changed the data: {changed(before, after)}")
+
+    async def typed(self, user: SimUser, confirm: str, answers: list[str]) -> SimMessage | None:
+        """Answer the review's typed question (a reason, a score, an answer): now and then a
+        sticker, a photo, a file or next to nothing first, then ``answers`` in turn until the
+        confirmation (a ``confirm`` button) shows; that message, or None."""
+        first: list[str | None] = []
+        if self.rng.random() < 0.4:
+            first = [self.rng.choice([None, None, "\u200b", "。", "-"])]
+        for answer in [*first, *answers]:
+            if answer is None:
+                roll = self.rng.random()
+                if roll < 0.4:
+                    await user.send_sticker()
+                elif roll < 0.7:
+                    await user.send_photo(caption=self.rng.choice(["", "证明"]))
+                else:
+                    await user.send_document("说明.pdf", b"%PDF-1.4 reason")
+            elif answer.strip():
+                await user.send(answer)
+            else:
+                await user.send_sticker()
+            last = self.latest(user, 1)[0]
+            if any(d.startswith(confirm) for d in last.callback_data):
+                return last
+        return None
+
+    def reason(self) -> str:
+        return self.rng.choice(REASONS) if self.rng.random() < 0.7 else junk(self.rng)
+
+    async def confirm(
+        self, user: SimUser, message: SimMessage, family: str, ids: list[str]
+    ) -> bool:
+        """Confirm (now and then tapped twice: the second changes nothing) or, now and then,
+        cancel the draft on ``message``; whether it was confirmed."""
+        ok = [d for d in message.callback_data if d.startswith(f"{family}:ok:")]
+        no = [d for d in message.callback_data if d.startswith(f"{family}:no:")]
+        if no and self.rng.random() < 0.15:
+            await self._press(user, no[0], message.message_id, ids)
+            return False
+        await self._press(user, ok[0], message.message_id, ids)
+        if self.rng.random() < 0.5:
+            await self.unchanged(
+                f"a second tap of {ok[0]}", self._press(user, ok[0], message.message_id, ids)
+            )
+        return True
+
+    def review_through(self, user: SimUser) -> Run:
+        """A reviewing leader goes down the review message person by person (one to three of
+        them): a cadre, a month item by item (and its evidence), back, then an adjustment with
+        its typed reason, confirmed or cancelled, and back to the list."""
+
+        async def run() -> list[str]:
+            ids: list[str] = []
+            for _ in range(self.rng.randint(1, 3)):
+                screen = self.review_message(user)
+                if screen is None:
+                    break  # published: the list says so, without buttons
+                if not await self.review_one(user, screen, ids):
+                    break
+            return ids
+
+        return run
+
+    async def review_one(self, user: SimUser, screen: SimMessage, ids: list[str]) -> bool:
+        """One cadre of the review from ``screen``; whether an adjustment was confirmed."""
+
+        async def on(prefix: str) -> bool:
+            nonlocal screen
+            found = [d for d in screen.callback_data if d.startswith(prefix)]
+            if not found:
+                return False
+            await self._press(user, self.rng.choice(found), screen.message_id, ids)
+            screen = self.reread(user, screen.message_id)
+            return True
+
+        if not await on("rv:who:"):
+            await on("rv:list:")
+            await on("rv:who:")
+        if await on("rv:mon:"):
+            if self.rng.random() < 0.6:
+                await on("rv:ev:")
+            await on("rv:who:")
+        if self.rng.random() < 0.15 or not await on("rv:adj:") or not await on("rv:by:"):
+            await on("rv:list:")
+            return False
+        message = await self.typed(user, "rv:ok:", [self.reason(), "工作突出"])
+        if message is None or not await self.confirm(user, message, "rv", ids):
+            return False
+        screen = self.reread(user, message.message_id)
+        await on("rv:list:")
+        return True
+
+    def publish_through(self, user: SimUser) -> Run:
+        """The chair: back to the list, Publish, yes (tapped twice now and then); but while
+        nobody has adjusted a score yet, the chair reviews instead."""
+
+        async def run() -> list[str]:
+            if not await self.adjusted():
+                return await self.review_through(user)()
+            ids: list[str] = []
+            screen = self.review_message(user)
+            if screen is None:
+                return ids  # published already: the list says so, without buttons
+            for action in ("rv:list:", "rv:pub:", "rv:puby:"):
+                found = [d for d in screen.callback_data if d.startswith(action)]
+                if action == "rv:list:" and any(
+                    d.startswith("rv:pub") for d in screen.callback_data
+                ):
+                    continue  # on the list already
+                if not found:
+                    return ids
+                await self._press(user, found[0], screen.message_id, ids)
+                if action == "rv:puby:" and self.rng.random() < 0.5:
+                    await self.unchanged(
+                        "a second tap of Publish",
+                        self._press(user, found[0], screen.message_id, ids),
+                    )
+                screen = self.reread(user, screen.message_id)
+            return ids
+
+        return run
+
+    def draft(self, user: SimUser) -> dict[str, Any]:
+        """The review's draft under way of ``user`` (what their confirmation will write)."""
+        data = self.town.app.user_data.get(user.id) or {}
+        return dict(data.get("review") or {})
+
+    async def appellants_by_id(self) -> dict[int, Any]:
+        return {a.id: a for a in (await self.appellants()).values()}
+
+    async def appellants(self) -> dict[int, Any]:
+        """The quarter's appeals by cadre id."""
+        assert self.quarter is not None
+        async with self.town.services.sessions() as session:
+            appeals = await reviews_q.appeals_of(session=session, period_id=self.quarter)
+        return {a.cadre_id: a for a in appeals}
+
+    def appeal_through(self) -> Run:
+        """A cadre's appeal (half the time one whose score a leader changed): before
+        publication a press that is refused; in the window the Appeal button under their
+        result, a reason typed as anything, confirmed (or cancelled), then Appeal again,
+        refused; after the window, refused. A refusal changes nothing."""
+
+        async def run() -> list[str]:
+            ids: list[str] = []
+            adjusted = [n for n in await self.adjusted() if n in self.people]
+            cadres = self._holding("cadre")
+            name = self.rng.choice(adjusted if adjusted and self.rng.random() < 0.5 else cadres)
+            user = self.people[name]
+            message_id, data = self.find(user, ("ap:new:",), 200)
+            data = data or f"ap:new:{self.quarter}"
+            if self.quarter_state == "in_review" or self.ids.get(name) in await self.appellants():
+                await self.unchanged(
+                    f"an appeal by {name} that may not be",
+                    self._press(user, data, message_id or None, ids),
+                )
+                return ids
+            answer = await self._press(user, data, message_id or None, ids)
+            if answer.show_alert:
+                return ids  # the window is over: refused
+            message = await self.typed(user, "ap:ok:", [self.reason(), "成绩计算有误"])
+            if message is not None and await self.confirm(user, message, "ap", ids):
+                await self.unchanged(
+                    f"a second appeal by {name}", self._press(user, data, message_id or None, ids)
+                )
+            return ids
+
+        return run
+
+    async def adjusted(self) -> list[str]:
+        """Whose quarterly score a leader changed, in roster order."""
+        async with self.town.services.sessions() as session:
+            rows = await session.exec(
+                select(ScoreAdjustment.cadre_id).where(ScoreAdjustment.period_id == self.quarter)
+            )
+            changed = set(rows.all())
+        return [n for n, i in self.ids.items() if i in changed]
+
+    def answer_through(self, user: SimUser) -> Run:
+        """A reviewing leader answers an open appeal from its notice: upheld (junk scores first,
+        then one that holds, then the answer) or rejected (the answer), confirmed; then the
+        appeal is answered again (by the other reviewer, or the same), refused."""
+
+        async def run() -> list[str]:
+            ids: list[str] = []
+            appeals = await self.appellants()
+            open_ = [a.id for a in appeals.values() if a.state == "open"]
+            buttons = [
+                (m.message_id, d)
+                for m in self.latest(user, 200)
+                for d in m.callback_data
+                if d.startswith(("ap:up:", "ap:rej:"))
+            ]
+            live = [(m, d) for m, d in buttons if int(d.split(":")[2]) in open_]
+            if not live:
+                if buttons:
+                    message_id, data = self.rng.choice(buttons)
+                    await self.unchanged(
+                        "an appeal answered twice", self._press(user, data, message_id, ids)
+                    )
+                return ids
+            message_id, data = self.rng.choice(live)
+            appeal = int(data.split(":")[2])
+            uphold = data.startswith("ap:up:")
+            await self._press(user, data, message_id, ids)
+            answers = [self.reason(), "经核实，维持原结果。"]
+            if uphold:
+                junk_scores = self.rng.sample(SCORES[:-1], self.rng.randint(0, 2))
+                answers = [*junk_scores, "90.5", *answers]
+            message = await self.typed(user, "ap:ok:", answers)
+            score = self.draft(user).get("score")
+            if message is None or not await self.confirm(user, message, "ap", ids):
+                return ids
+            # What the leader confirmed is what is written: an upheld appeal's new score is the
+            # score typed.
+            stored = (await self.appellants_by_id()).get(appeal)
+            upheld = stored is not None and stored.state == "upheld" and score is not None
+            if upheld and stored.new_score != Decimal(str(score)):
+                raise AssertionError(
+                    f"appeal {appeal} upheld with {score}, stored {stored.new_score}"
+                )
+            other = self.people[self.rng.choice(self.reviewers)]
+            again = [
+                (m.message_id, d)
+                for m in self.latest(other, 200)
+                for d in m.callback_data
+                if d.split(":")[-1] == str(appeal) and d.startswith(("ap:up:", "ap:rej:"))
+            ]
+            if again:
+                message_id, data = self.rng.choice(again)
+                await self.unchanged(
+                    "an appeal answered twice", self._press(other, data, message_id, ids)
+                )
+            return ids
+
+        return run
+
+    @property
+    def review_buttons(self) -> list[tuple[int, str]]:
+        """The latest review and appeal buttons of every action: (chat, data)."""
+        return [b for kind in sorted(self.review_seen) for b in self.review_seen[kind]]
+
+    def review_hostile(self) -> tuple[str, str, Run]:
+        """A press in the quarter that must change nothing: another person's draft's confirm or
+        cancel (another leader's token), the review's buttons by a leader who does not review,
+        an appeal when the cadre may not (or a first press in the window, which only asks for
+        the reason), the review's buttons after publication or an answered appeal's."""
+        kinds = ["appeal"]
+        tokens = [(c, d) for c, d in self.review_buttons if d.startswith(TOKENED)]
+        if tokens:
+            kinds.append("token")
+        if self.bystanders:
+            kinds.append("bystander")
+        if self.quarter_state in ("published", "final") and self.reviewers:
+            kinds.append("late")
+        self.hostiles += 1  # each kind in turn
+        kind = kinds[self.hostiles % len(kinds)]
+        if kind == "token":
+            chat, data = self.rng.choice(tokens)
+            name = self.rng.choice(sorted(n for n in self.people if self.people[n].chat_id != chat))
+        elif kind == "bystander":
+            name = self.rng.choice(self.bystanders)
+            seen = [d for _, d in self.review_buttons if d.startswith(ROLE_BOUND[-3:])]
+            data = self.rng.choice(seen) if seen else f"rv:list:{self.quarter}:0"
+        elif kind == "late":
+            name = self.rng.choice(self.reviewers)
+            seen = [
+                d
+                for _, d in self.review_buttons
+                if d.startswith((*IN_REVIEW_ONLY, "ap:up:", "ap:rej:"))
+            ]
+            cadre = self.ids[self.rng.choice(self._holding("cadre"))]
+            data = self.rng.choice(seen) if seen else f"rv:adj:{self.quarter}:{cadre}"
+            if data.startswith("rv:pub") and self.chair is not None:
+                name = self.chair  # (anyone else is refused as not the chair)
+        else:
+            name = self.rng.choice(self._holding("cadre"))
+            data = f"ap:new:{self.quarter}"
+        return f"review {kind} {data}", name, self.press(self.people[name], data, None)
+
     def go_through(self, user: SimUser) -> Run:
         """A start button of the scheduler's latest message (to rate, to vote)."""
 
@@ -680,6 +1111,8 @@ class Fuzzer:
             return [self.rng.choice(["en", "zh", "fr", junk(self.rng)[:100]])]
         if command == "invite":
             return [self.rng.choice(sorted(self.names))]
+        if command == "report" and roll < 0.8:
+            return [self.rng.choice(PERIODS[1:])]
         return [junk(self.rng)[:200]]
 
     def typed_args(self, command: str, *, sure: bool = False) -> list[str]:
@@ -734,6 +1167,8 @@ class Fuzzer:
                 name = self.rng.choice(sorted(self.people))
                 data = self.rng.choice(stale)
                 return f"stale {data}", name, self.press(self.people[name], data, None)
+        if roll < 0.72 and self.quarter is not None:
+            return self.review_hostile()
         outsider = self.rng.choice([self.stranger, self.outsider])
         who = "stranger" if outsider is self.stranger else "outsider"
         roll = self.rng.random()
@@ -756,9 +1191,13 @@ class Fuzzer:
         return self.rng.choice(seen) if seen else None
 
     def others_button(self) -> str | None:
-        """A recent button of a head's, the office's or a rater's, of any of those kinds."""
+        """A recent button of a head's, the office's, a rater's, the review's or an answer's:
+        each kind in turn, so that a short walk presses every kind."""
         kinds = sorted(k for k, found in self.bound.items() if found)
-        return self.rng.choice(self.bound[self.rng.choice(kinds)]) if kinds else None
+        if not kinds:
+            return None
+        self.others += 1
+        return self.rng.choice(self.bound[kinds[self.others % len(kinds)]])
 
     def forged(self) -> str:
         """Callback data the bot would not have built, grown from data it did build."""
@@ -890,12 +1329,7 @@ class Fuzzer:
                 description = str(call.response.get("description", ""))
                 if not any(t in description for t in TOLERATED):
                     found.append(f"{call.method} refused: {call.status} {description[:120]}")
-            for data in _data_of(call.params):
-                if data.startswith(START_BUTTONS):
-                    self.starts.add(data)
-                kind = next((k for k in ROLE_BOUND if data.startswith(k)), None)
-                if kind is not None:
-                    self.bound[kind] = [*self.bound.get(kind, [])[-19:], data]
+            self.collect(call)
             said = " ".join(str(call.params.get(key) or "") for key in ("text", "caption"))
             if said and any(g in _visible(said, call.params) for g in self.generic):
                 found.append(f"generic error in {call.method}")
@@ -914,8 +1348,51 @@ class Fuzzer:
             self.errors.records.clear()
         return found
 
-    async def fingerprint(self) -> dict[str, list[tuple[Any, ...]]]:
-        return await fingerprint(self.town, ignore=IGNORED)
+    def collect(self, call: Any) -> None:
+        """Keep the buttons a call put on a message that hostile steps press later: start
+        buttons, role-bound ones, the review's and the appeals' (with the chat they went to)."""
+        for data in _data_of(call.params):
+            if data.startswith(START_BUTTONS):
+                self.starts.add(data)
+            kind = next((k for k in ROLE_BOUND if data.startswith(k)), None)
+            if kind is not None:
+                self.bound[kind] = [*self.bound.get(kind, [])[-19:], data]
+            if data.startswith(("rv:", "ap:")):
+                chat = int(call.params.get("chat_id") or 0)
+                action = ":".join(data.split(":")[:2])
+                self.review_seen[action] = [*self.review_seen.get(action, [])[-9:], (chat, data)]
+
+    async def fingerprint(self) -> dict[str, list[Any]]:
+        """Every row of every table but :data:`IGNORED`'s, of every unit, in one statement: as
+        :func:`tests.harness.town.fingerprint`, at a fraction of its cost (the walk takes two
+        a hostile step)."""
+        if self._rows_sql is None:
+            self._rows_sql = rows_statement(IGNORED)
+        rows: dict[str, list[Any]] = {}
+        async with self.town.services.engine.connect() as connection:
+            for table, row in (await connection.exec_driver_sql(self._rows_sql)).all():
+                rows.setdefault(str(table), []).append(row)
+        return {table: sorted(found) for table, found in rows.items()}
+
+
+def rows_statement(ignore: frozenset[str]) -> str:
+    """One SELECT of every row of every table but ``ignore``'s, each row as (table, its values
+    as one text): SQLite and PostgreSQL both cast any column to text."""
+    selects = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in ignore:
+            continue
+        assert not any(isinstance(c.type, LargeBinary) for c in table.columns), table.name
+        values = " || '|' || ".join(
+            f"COALESCE(CAST(\"{c.name}\" AS TEXT), '-')" for c in table.columns
+        )
+        selects.append(f"SELECT CAST('{table.name}' AS TEXT), {values} FROM \"{table.name}\"")
+    return " UNION ALL ".join(selects)
+
+
+def changed(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> list[str]:
+    """The tables whose rows differ."""
+    return sorted(t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
 
 
 def _visible(said: str, params: dict[str, Any]) -> str:
@@ -974,3 +1451,60 @@ class Calendar:
         """Run now what a change of the calendar made due (the notice of a deadline moved),
         rather than whenever the scheduler's own task gets to it: the walk stays replayable."""
         await self.town.app.scheduler.run_until_idle()
+
+    async def until(self, name: str, *, limit: int = 40) -> list[str]:
+        """Move from event to event until the event ``name`` (``close@12``) has run; every
+        event that ran on the way."""
+        ran: list[str] = []
+        for _ in range(limit):
+            now = await self.tick()
+            if not now:
+                break
+            ran += now
+            if name in now:
+                return ran
+        raise AssertionError(f"{name} never ran: {ran}")
+
+
+async def play_month(
+    town: Any,
+    period: Any,
+    rng: random.Random,
+    *,
+    evidence: str | None = None,
+    full: bool = True,
+) -> None:
+    """Everyone's work of an open month, done in bulk through the services the bot uses rather
+    than by steps of the walk: each assessed cadre's self-score (one of them forgets it), their
+    rater's rating (one rater forgets one) and every ballot, with figures from ``rng`` so that
+    the quarter has grades of every kind, and the third cadre of the roster given 100 and 优秀
+    by everyone (a score an adjustment pushes past 100); without ``full``, only the self-scores
+    (the month has no head's rating and too few ballots: both sources are left out).
+    ``evidence``: a photo's file id the first cadre sends with their 本职工作, with a note (what
+    the review's 📎 button sends back)."""
+    async with town.services.sessions() as session:
+        snapshot = await month_snapshot(session=session, period=period)
+    people = snapshot.people
+    forgets_self = rng.choice(people[3:]).cadre.name if full else None
+    forgets_head = rng.choice(people[3:]).cadre.name
+    star = people[2].cadre.name  # 100 on everything, from everyone: near the top of the range
+    for index, person in enumerate(people):
+        name = person.cadre.name
+        keys = ("duty", "central", "village") if person.cadre.village else ("duty", "central")
+        extra: dict[str, Any] = {}
+        if evidence is not None and index == 0:
+            extra = {"evidence": {"duty": (evidence, "photo")}, "notes": {"duty": "汛期值守"}}
+        if name != forgets_self:
+            scores = {k: str(rng.choice((55, 72, 84, 88, 92, 97))) for k in keys}
+            if name == star:
+                scores = dict.fromkeys(keys, "100")
+            await submit_self(town, period, name, scores, **extra)
+        if full and name != forgets_head and person.raters:
+            scores = {k: str(rng.choice((62, 78, 85, 90, 95))) for k in keys}
+            if name == star:
+                scores = dict.fromkeys(keys, "100")
+            await submit_self(town, period, name, scores, rater=person.raters[0].name)
+    names = [p.cadre.name for p in people]
+    for voter in names if full else []:
+        grades = {n: "excellent" if n == star else rng.choice(GRADES) for n in names if n != voter}
+        await cast_for(town, period, voter, grades=grades)
