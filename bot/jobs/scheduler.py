@@ -45,6 +45,8 @@ __all__ = ["JOB_PREFIX", "Ran", "Scheduler", "process_owner"]
 log = logging.getLogger("kaohe.scheduler")
 
 JOB_PREFIX = "kaohe:event:"
+#: How long a stopping scheduler lets the work under way finish before cancelling it.
+STOP_GRACE = 10.0
 WATCH_JOB = "kaohe:watch"
 
 
@@ -121,11 +123,16 @@ class Scheduler:
         # A stopped bot must not wake when the clock is moved (the sandbox, tests): it would
         # run events beside the bot that replaced it.
         self.services.clock.unsubscribe(self.poke)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
         self.services.calendar_changed = None
+        # Work under way (a re-plan, an event, buttons coming off) finishes its transaction:
+        # cancelled in the middle of one, a connection can be left half closed and the process
+        # hangs on shutdown. Only what is still running after the grace is cancelled.
+        if self._tasks:
+            _, late = await asyncio.wait(list(self._tasks), timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.gather(*late, return_exceptions=True)
 
     async def _replan(self) -> None:
         await self.rebuild()

@@ -45,6 +45,8 @@ log = logging.getLogger("kaohe.sender")
 
 #: A chat that must wait longer than this (seconds) gives its rows back for a later round.
 DEFER_AFTER = 1.5
+#: How long a stopping sender may finish the sends under way before it is cancelled.
+STOP_GRACE = 10.0
 
 
 class Pacer:
@@ -144,6 +146,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._not_before: dict[int, float] = {}  # row id -> monotonic time of its next try
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._lock = asyncio.Lock()
 
     # -- running -----------------------------------------------------------------------------
@@ -157,14 +160,27 @@ class Sender:
             self._task = asyncio.create_task(self._run(), name="kaohe-sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Stop after the sends under way: what is left stays queued for the next start.
+
+        Cancelling a send in the middle of its database work (the outcome being recorded) can
+        leave a connection half closed, and the process then hangs on shutdown; so the loop is
+        asked to stop and given :data:`STOP_GRACE` seconds, and only cancelled after that.
+        """
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_GRACE)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
+        self._stopping = False
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 sent = await self.send_due()
             except asyncio.CancelledError:
@@ -172,7 +188,7 @@ class Sender:
             except Exception:  # the loop must outlive a database hiccup
                 log.exception("sending queued messages failed; trying again shortly")
                 sent = 0
-            if sent == 0:
+            if sent == 0 and not self._stopping:
                 self._wake.clear()
                 try:
                     async with asyncio.timeout(self._idle_wait()):
@@ -234,6 +250,10 @@ class Sender:
         """Send one chat's rows in order, each when the chat and the overall rate allow."""
         for index, row in enumerate(rows):
             wait = self.pacer.chat_wait(row.chat_id)
+            if self._stopping:  # the bot stops: the rest is sent at the next start
+                for later in rows[index:]:
+                    await self._defer(later, 0.0)
+                return
             if wait > DEFER_AFTER:
                 for later in rows[index:]:
                     await self._defer(later, wait)
