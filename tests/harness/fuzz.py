@@ -68,7 +68,7 @@ from bot.emulator.entities import EntityParseError
 from bot.emulator.simulator import SimMessage, SimUser
 from bot.emulator.telegram import html_to_text
 from bot.rules.raters import raters_of
-from storage.models import ScoreAdjustment
+from storage.models import Result, ScoreAdjustment
 from storage.queries import reviews as reviews_q
 from storage.queries.roster import list_cadres
 from storage.queries.schemes import scheme_of
@@ -133,7 +133,7 @@ INTENTS = (
 #: The quarter's whole tasks while it is in review ("appeal": one too early), and once it is
 #: published ("appeal": one in the window, or too late); each quarter's intent takes the next
 #: of its state's.
-REVIEW_INTENTS = ("review", "appeal", "review", "publish")
+REVIEW_INTENTS = ("review", "publish", "appeal", "review", "publish")
 PUBLISHED_INTENTS = ("appeal", "answer", "report", "appeal", "answer", "review", "appeal", "answer")
 #: Reasons and answers typed in the review: plausible, marked up, long, bidirectional.
 REASONS = (
@@ -477,7 +477,8 @@ class Fuzzer:
         # says when the next one opens: the ordinary steps try that), and while a quarter is
         # reviewed or open to appeals (more often: those phases are short in a fast slice).
         quarter = self.quarter_state in ("in_review", "published")
-        if self.rng.random() < (0.3 if quarter else 0.12) and (self.month is not None or quarter):
+        rate = {"in_review": 0.35, "published": 0.3}.get(str(self.quarter_state), 0.12)
+        if self.rng.random() < rate and (self.month is not None or quarter):
             if quarter and (self.month is None or self.rng.random() < 0.4):
                 state = str(self.quarter_state)
                 cycle = REVIEW_INTENTS if state == "in_review" else PUBLISHED_INTENTS
@@ -852,14 +853,17 @@ class Fuzzer:
         return run
 
     async def review_one(self, user: SimUser, screen: SimMessage, ids: list[str]) -> bool:
-        """One cadre of the review from ``screen``; whether an adjustment was confirmed."""
+        """One cadre of the review from ``screen`` (now and then the one leading the list: who
+        is 优秀 is decided at the top); whether an adjustment was confirmed."""
+        top = f"rv:who:{self.quarter}:{await self.top()}" if self.rng.random() < 0.3 else ""
 
         async def on(prefix: str) -> bool:
             nonlocal screen
             found = [d for d in screen.callback_data if d.startswith(prefix)]
             if not found:
                 return False
-            await self._press(user, self.rng.choice(found), screen.message_id, ids)
+            data = top if top in found else self.rng.choice(found)
+            await self._press(user, data, screen.message_id, ids)
             screen = self.reread(user, screen.message_id)
             return True
 
@@ -956,6 +960,15 @@ class Fuzzer:
             return ids
 
         return run
+
+    async def top(self) -> int | None:
+        """The cadre with the quarter's highest score."""
+        async with self.town.services.sessions() as session:
+            rows = await session.exec(
+                select(Result.cadre_id, Result.score).where(Result.period_id == self.quarter)
+            )
+            scored = [(score, cadre) for cadre, score in rows.all() if score is not None]
+        return max(scored)[1] if scored else None
 
     async def adjusted(self) -> list[str]:
         """Whose quarterly score a leader changed, in roster order."""
