@@ -26,8 +26,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.appraisal.results import check_now, frozen, score_period
 from bot.core.clock import aware_utc
+from bot.rules.figures import visible
 from bot.rules.roles import Role
 from bot.rules.scheme import Scheme
+from bot.rules.stored import as_decimal, as_dict
 from storage.models import (
     Appeal,
     AppealState,
@@ -174,7 +176,7 @@ async def adjust(
     if period.kind != PeriodKind.QUARTER or period.state != PeriodState.IN_REVIEW:
         return Refusal.NOT_IN_REVIEW
     reason = reason.strip()
-    if not reason:
+    if not visible(reason):
         return Refusal.NO_REASON
     if delta == 0 or abs(delta) > MAX_ADJUSTMENT:
         return Refusal.OUT_OF_RANGE
@@ -240,7 +242,7 @@ async def file_appeal(
     if not appeal_open(period, now):
         return Refusal.WINDOW_OVER
     reason = reason.strip()
-    if not reason:
+    if not visible(reason):
         return Refusal.NO_REASON
     result = await reviews_q.result_of(session=session, period_id=period.id, cadre_id=cadre.id)
     if result is None or result.score is None:
@@ -292,7 +294,7 @@ async def answer_appeal(
     if appeal.state != AppealState.OPEN:
         return Refusal.ALREADY_ANSWERED
     answer = answer.strip()
-    if not answer:
+    if not visible(answer):
         return Refusal.NO_REASON
     assert period.id is not None
     result = await reviews_q.result_of(
@@ -304,7 +306,13 @@ async def answer_appeal(
     if uphold:
         if new_score is None or not Decimal(0) <= new_score <= Decimal(100):
             return Refusal.OUT_OF_RANGE
-        delta = new_score - result.score
+        # The score as stored is clamped to 0-100; the engine adds adjustments to the unclamped
+        # figure (the months' mean plus every adjustment so far), so the difference is taken
+        # from that, or an upheld 88 on a clamped 100 would not land on 88.
+        figure = as_dict(as_dict(result.breakdown).get("score"))
+        mean = as_decimal(figure.get("mean"))
+        so_far = as_decimal(figure.get("adjustment_total")) or Decimal(0)
+        delta = new_score - (mean + so_far if mean is not None else result.score)
         if delta:
             reviews_q.add_adjustment(
                 session=session,

@@ -86,8 +86,10 @@ async def show(
         problem = exc.message.lower()
         if "not modified" in problem:
             return
-        if "not found" in problem and resend:
-            log.info("message %s is gone; sending the view afresh", message_id)
+        if ("not found" in problem and resend) or "no text in the message" in problem:
+            # Gone (deleted by the person), or a photo or file (a press forged onto one): the
+            # view the person asked for comes as a new message.
+            log.info("message %s cannot show the view; sending it afresh", message_id)
             await bot.send_message(chat_id, text, reply_markup=markup)
             return
         raise

@@ -47,7 +47,7 @@ from bot.reports.build import period_report
 from bot.reports.detail import month_detail
 from bot.reports.messages import caption, personal_text, sheet_filename
 from bot.reports.model import PeriodReport, ReportLine
-from bot.rules.figures import parse_figure
+from bot.rules.figures import parse_figure, visible
 from bot.rules.roles import Role
 from storage.models import Appeal, Cadre, Period, PeriodKind, PeriodState
 from storage.queries import outbox as outbox_q
@@ -708,7 +708,7 @@ async def answer_msg(update: Update, context: KaoheContext) -> object:
     draft = _typed_draft(context)
     if draft is None:
         return END
-    if not message.text or not message.text.strip():
+    if not message.text or not visible(message.text):
         context.set_outcome(update.update_id, "review:not_text")
         await message.reply_text(context.render("reports/typed_invalid", problem="not_text"))
         return _state(draft)

@@ -27,6 +27,7 @@ __all__ = [
     "parse_text",
     "read_chinese_whole",
     "read_day",
+    "visible",
 ]
 
 
@@ -304,10 +305,19 @@ def parse_amount(text: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces and invisible marks (zero-width spaces
+    and joiners, direction marks, the byte-order mark), which a written reason may not be."""
+    return any(
+        not char.isspace() and unicodedata.category(char) not in ("Cf", "Zs", "Zl", "Zp", "Cc")
+        for char in text
+    )
+
+
 def parse_text(text: str, *, limit: int) -> str:
-    """A note or a reason: not empty, at most ``limit`` characters."""
+    """A note or a reason: something visible, at most ``limit`` characters."""
     value = text.strip()
-    if not value:
+    if not visible(value):
         raise InputError("empty")
     if len(value) > limit:
         raise InputError("too_long", limit=limit, length=len(value))
