@@ -198,8 +198,8 @@ async def main_async(n: int, url: str, workdir: Path, seed: int) -> None:
     scheme_path = _scheme_file(workdir)
     scheme, _, _ = read_scheme(scheme_path)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=BOT_TOKEN,  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings takes _env_file at construction
+        bot_token=BOT_TOKEN,  # type: ignore[arg-type]  # a str for the SecretStr field, validated by pydantic
         database_url=url,
         data_dir=workdir,
         unit_name="基准镇",

@@ -171,8 +171,8 @@ ANSWERS = ["90", "skip", "85", "skip"]
 async def run_kaohe(n: int, url: str, workdir: Path) -> tuple[Figures, int]:
     await _seed(url, n)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=BOT_TOKEN,  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings takes _env_file at construction
+        bot_token=BOT_TOKEN,  # type: ignore[arg-type]  # a str for the SecretStr field, validated by pydantic
         database_url=url,
         data_dir=workdir,
         unit_name="基准镇",

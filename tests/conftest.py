@@ -170,8 +170,8 @@ def sessions(engine: AsyncEngine) -> Any:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TEST_TOKEN,  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings takes _env_file at construction
+        bot_token=TEST_TOKEN,  # type: ignore[arg-type]  # a str for the SecretStr field, validated by pydantic
         bot_username="kaohe_test_bot",
         database_url=database_url,
         data_dir=tmp_path,

@@ -132,7 +132,7 @@ class Town:
             period = await self.period(session, code)
             rating = Rating(
                 unit_id=self.unit_id,
-                period_id=period.id,  # type: ignore[arg-type]
+                period_id=period.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
                 ratee_id=self.id(ratee),
                 rater_id=self.id(rater),
                 source=source,
@@ -144,7 +144,7 @@ class Town:
             for key, value in (scores or {}).items():
                 session.add(
                     RatingLine(
-                        rating_id=rating.id,  # type: ignore[arg-type]
+                        rating_id=rating.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
                         line_key=key,
                         item_key=key,
                         score=D(value),
@@ -159,7 +159,7 @@ class Town:
                     target = by_code[target_code]
                     session.add(
                         RatingLine(
-                            rating_id=rating.id,  # type: ignore[arg-type]
+                            rating_id=rating.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
                             line_key=f"{target.item_key}.{target.code}",
                             item_key=target.item_key,
                             target_id=target.id,
@@ -200,7 +200,7 @@ class Town:
             session.add(
                 DisciplineRecord(
                     unit_id=self.unit_id,
-                    period_id=period.id,  # type: ignore[arg-type]
+                    period_id=period.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
                     cadre_id=self.id(name),
                     violation_key=key,
                     deduction=scheme.violation(key).points,
@@ -770,7 +770,7 @@ async def test_quarter_with_adjustment_and_cap_tie(
         session.add(
             ScoreAdjustment(
                 unit_id=town.unit_id,
-                period_id=q1.id,  # type: ignore[arg-type]
+                period_id=q1.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
                 cadre_id=town.id("周晓燕"),
                 delta=D("2.0"),
                 reason="县委表彰防汛值守工作",
@@ -845,7 +845,7 @@ async def test_recompute_equals_stored_and_reports_tampering(town: Town) -> None
 
         # Someone edits a stored quarterly result by hand...
         q1 = await town.period(session, "2026-Q1")
-        stored = {r.cadre_id: r for r in await results_for(session=session, period_id=q1.id)}  # type: ignore[arg-type]
+        stored = {r.cadre_id: r for r in await results_for(session=session, period_id=q1.id)}  # type: ignore[arg-type]  # the row's id, set once it is stored
         tampered = stored[town.id("吴磊")]
         tampered.score = D("97.0")
         session.add(tampered)
@@ -885,7 +885,7 @@ async def test_rescoring_a_quarter_is_audited(town: Town) -> None:
         session.add(
             ScoreAdjustment(
                 unit_id=town.unit_id,
-                period_id=q1.id,  # type: ignore[arg-type]
+                period_id=q1.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
                 cadre_id=town.id("韩雪"),
                 delta=D("-1.5"),
                 reason="信访件逾期办结两件",

@@ -591,13 +591,13 @@ async def test_typed_rating_while_a_self_score_question_is_open(town: Any, texts
         own = await ratings.load_sheet(
             session=session, period=period, ratee=await town.cadre("郑海涛"), source="self"
         )
-    assert own.answer("duty").note is None  # type: ignore[union-attr]
+    assert own.answer("duty").note is None  # type: ignore[union-attr]  # present in this test's data
     await head.send("整理经发办台账")  # the self-score goes on where it was
     async with town.services.sessions() as session:
         own = await ratings.load_sheet(
             session=session, period=period, ratee=await town.cadre("郑海涛"), source="self"
         )
-    assert own.answer("duty").note == "整理经发办台账"  # type: ignore[union-attr]
+    assert own.answer("duty").note == "整理经发办台账"  # type: ignore[union-attr]  # present in this test's data
     assert (await head_lines(town, "冯超"))["duty"].score == Decimal(77)
 
     # The typed 77 led the rating message on to 中心工作: a new rating figure asked for...
@@ -685,7 +685,7 @@ async def test_a_head_without_a_supervising_leader_is_rated_by_the_other_head(
         await session.commit()
     zheng = await town.cadre("郑海涛")
     async with town.services.sessions() as session:
-        assert (await ratings.rater_of(session=session, ratee=feng)).id == zheng.id  # type: ignore[union-attr]
+        assert (await ratings.rater_of(session=session, ratee=feng)).id == zheng.id  # type: ignore[union-attr]  # present in this test's data
         deputy = await ratings.ratees_of(session=session, rater=feng)
     assert [c.name for c in deputy] == ["王芳"]  # not 郑海涛, whom the mayor rates
 
@@ -725,7 +725,7 @@ async def test_save_line_reports_whether_anything_changed(town: Any) -> None:
     assert noted.changed and noted.line.score == Decimal(80) and noted.line.note == "台账"
     async with town.services.sessions() as session:
         assert len(await ratings_q.rating_lines(session=session, rating_id=rating.id)) == 1
-        assert (await session.get(Period, period.id)).state == PeriodState.OPEN.value  # type: ignore[union-attr]
+        assert (await session.get(Period, period.id)).state == PeriodState.OPEN.value  # type: ignore[union-attr]  # present in this test's data
 
 
 async def test_a_leader_tells_two_heads_of_one_name_apart(

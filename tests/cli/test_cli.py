@@ -304,7 +304,7 @@ async def test_kaohe_run_in_webhook_mode(clerk_env: str, tmp_path: Path) -> None
             await fake.wait_for(lambda: fake.calls_to("setWebhook"), timeout=60)
             registered = fake.calls_to("setWebhook")[-1].params
             assert registered["url"] == "https://bot.example.org/kaohe"
-            secret = webhook_secret(Settings(_env_file=None, bot_token=TEST_TOKEN))  # type: ignore[call-arg, arg-type]
+            secret = webhook_secret(Settings(_env_file=None, bot_token=TEST_TOKEN))  # type: ignore[call-arg, arg-type]  # pydantic-settings: _env_file at construction, a str for the SecretStr
             assert registered["secret_token"] == secret
 
             sim = Simulator(None, fake, via="polling")

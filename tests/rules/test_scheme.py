@@ -327,4 +327,4 @@ def test_frozen_json_is_validated_too() -> None:
 def test_scheme_is_frozen() -> None:
     scheme = default_scheme()
     with pytest.raises(ValueError):
-        scheme.version = 2  # type: ignore[misc]
+        scheme.version = 2  # type: ignore[misc]  # a frozen model changed on purpose, to test the check

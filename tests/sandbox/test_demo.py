@@ -128,11 +128,11 @@ async def test_a_quarter_played_by_itself_is_what_the_database_and_the_chats_hol
     texts = Texts()
     live = tmp_path / "live.db"
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings takes _env_file at construction
         data_dir=tmp_path / "data",
         unit_name="青山镇",
         database_url=f"sqlite:///{live}",
-        bot_token="123456789:LIVETOKENLIVETOKENLIVETOKENLIVETOKE",  # type: ignore[arg-type]
+        bot_token="123456789:LIVETOKENLIVETOKENLIVETOKENLIVETOKE",  # type: ignore[arg-type]  # a str for the SecretStr field, validated by pydantic
     )
     out = tmp_path / "demo-output"
     story: list[str] = []
@@ -159,7 +159,7 @@ async def test_a_quarter_played_by_itself_is_what_the_database_and_the_chats_hol
         # The files are the ones in the leadership group, byte for byte.
         group = sandbox.transcript(sandbox.group_id)
         sent = {e.attachment.file_id: e.attachment for e in group if e.attachment}
-        assert outputs.chart.read_bytes() in {sandbox.file(f).data for f in sent}  # type: ignore[union-attr]
+        assert outputs.chart.read_bytes() in {sandbox.file(f).data for f in sent}  # type: ignore[union-attr]  # present in this test's data
         assert outputs.sheet.name == [a.file_name for a in sent.values() if a.file_name][-1]
 
         # The page holds every chat's messages, as the fake Telegram keeps them, and nothing from
@@ -229,8 +229,8 @@ async def test_a_quarter_played_by_itself_is_what_the_database_and_the_chats_hol
     assert days[-1].startswith("[" + "#" * 24 + "]") and "2026-Q3 公示期满" in days[-1]
     assert {p.name for p in out.iterdir()} == {
         PAGE,
-        *(p.name for p in played.outputs.sheets),  # type: ignore[union-attr]
-        *(p.name for p in played.outputs.charts),  # type: ignore[union-attr]
+        *(p.name for p in played.outputs.sheets),  # type: ignore[union-attr]  # present in this test's data
+        *(p.name for p in played.outputs.charts),  # type: ignore[union-attr]  # present in this test's data
     }
     assert not live.exists()  # the deployment's database was never touched
 

@@ -56,7 +56,7 @@ if not Path(CHROMIUM).exists():  # pragma: no cover - depends on the machine
 @pytest.fixture
 async def page(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, Page]]:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings takes _env_file at construction
         data_dir=tmp_path / "data",
         unit_name="青山镇",
     )

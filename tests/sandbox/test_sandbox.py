@@ -26,7 +26,7 @@ JULY_EVE = datetime(2026, 7, 25, 8, 0, tzinfo=SH)  # an hour before the July win
 
 def _settings(tmp_path: Path, **values: Any) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings takes _env_file at construction
         data_dir=tmp_path / "data",
         unit_name="青山镇",
         **values,

@@ -23,7 +23,7 @@ POST = {"X-Kaohe-Sandbox": "1"}
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, httpx.AsyncClient]]:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings takes _env_file at construction
         data_dir=tmp_path / "data",
         unit_name="青山镇",
     )

@@ -247,7 +247,7 @@ async def test_import_example_then_reimport_changes_nothing(
         wang_id = next(c.id for c in wang if c.name == "王芳")
         targets = await list_targets(
             session=session, unit_id=unit_id, year=2026, cadre_ids=[wang_id]
-        )  # type: ignore[list-item]
+        )  # type: ignore[list-item]  # a row built wrong on purpose
     assert [(t.code, t.item_key) for t in targets] == [
         ("C01", "central"), ("D01", "duty"), ("D02", "duty"), ("D03", "duty"),
         ("V01", "village"), ("V02", "village"),
@@ -363,7 +363,7 @@ async def test_a_target_with_answers_cannot_be_removed(
         await session.flush()
         rating = Rating(
             unit_id=unit_id,
-            period_id=period.id,  # type: ignore[arg-type]
+            period_id=period.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
             ratee_id=d02.cadre_id,
             rater_id=d02.cadre_id,
             source="self",
@@ -372,7 +372,7 @@ async def test_a_target_with_answers_cannot_be_removed(
         await session.flush()
         session.add(
             RatingLine(
-                rating_id=rating.id,  # type: ignore[arg-type]
+                rating_id=rating.id,  # type: ignore[arg-type]  # the row's id, set once it is stored
                 line_key="duty.D02",
                 item_key="duty",
                 target_id=d02.id,

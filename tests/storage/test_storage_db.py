@@ -19,7 +19,7 @@ from storage.models import PersistedData
 
 
 async def test_migrations_match_models(engine: AsyncEngine) -> None:
-    def diff(connection):  # type: ignore[no-untyped-def]
+    def diff(connection):  # type: ignore[no-untyped-def]  # Alembic's run_sync callback
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return compare_metadata(context, SQLModel.metadata)
 
