@@ -76,8 +76,10 @@ def test_every_type_ignore_says_why() -> None:
     bare = []
     for folder in ("bot", "storage", "tests", "bench"):
         for path in (ROOT / folder).rglob("*.py"):
+            if path == Path(__file__).resolve():  # this test names the pragma itself
+                continue
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if "type: " + "ignore" in line and not re.search(
+                if "type: ignore" in line and not re.search(
                     r"# type: ignore\[[a-z_, -]+\]  # \S", line
                 ):
                     bare.append(f"{path.relative_to(ROOT)}:{number}")
