@@ -241,6 +241,9 @@ async def test_a_quarter_runs_by_itself(town: Any, clock: ManualClock, fake: Any
     assert await walk.next() == ["publish@2026-Q3"]
     quarter = await _month(town, "2026-Q3")
     assert quarter.state == PeriodState.PUBLISHED
+    # Published, the quarter is announced at once (its reports: with no leadership group bound
+    # in this town, the summary and the files go to the office, with a note saying so).
+    await walk._collect(await walk.scheduler.run_until_idle(), await walk.codes())
 
     assert walk.events == [
         ("07-25 09:00", "open@2026-07"),
@@ -260,8 +263,60 @@ async def test_a_quarter_runs_by_itself(town: Any, clock: ManualClock, fake: Any
         ("10-08 18:00", "close@2026-Q3"),
         ("10-13 18:00", "publish@2026-Q3"),
     ]
+    # Every message, to whom, event by event in the order they went out.
+    everyone = ["冯超", "卫红梅", "吴磊", "周晓燕", "孙丽华", "李明", "沈刚", "王芳", "蒋伟"]
+    everyone += ["褚文斌", "赵建国", "郑海涛", "钱志强", "陈静"]
+    cadres = sorted(set(everyone) - {"孙丽华", "赵建国", "钱志强"})
+    opening = {"opening": sorted(everyone), "unsigned": ["周晓燕"]}
+    closing = {"summary": ["周晓燕"], "result": cadres}
+    office = ["周晓燕"]
+    expected = {
+        "open@2026-07": opening,
+        "remind:3d@2026-07": {
+            "reminder": ["冯超", "沈刚", "蒋伟"],
+            "digest": ["蒋伟", "郑海涛"],
+            "participation": office,
+        },
+        "remind:1d@2026-07": {
+            "reminder": ["冯超", "蒋伟"],
+            "digest": ["郑海涛"],
+            "participation": office,
+        },
+        "remind:2h@2026-07": {
+            "reminder": ["冯超", "蒋伟"],
+            "digest": ["郑海涛"],
+            "participation": office,
+        },
+        "close@2026-07": closing,
+        "open@2026-08": opening,
+        "remind:3d@2026-08": {"reminder": ["蒋伟"], "participation": office},
+        "remind:1d@2026-08": {"reminder": ["蒋伟"], "participation": office},
+        "remind:2h@2026-08": {"reminder": ["蒋伟"], "participation": office},
+        "close@2026-08": closing,
+        "open@2026-09": opening,
+        "remind:3d@2026-09": {"participation": office},
+        "remind:2h@2026-09": {"participation": office},
+        "close@2026-09": closing,
+        "close@2026-Q3": {"review": ["赵建国", "钱志强"]},
+        "announce@2026-Q3": {
+            "unbound": office,
+            "summary": office,
+            "chart": office,
+            "sheet": office,
+            "result": cadres,
+        },
+    }
+    assert walk.order == list(expected)
+    assert {
+        e: {k: sorted(v) for k, v in kinds.items()} for e, kinds in walk.sent.items()
+    } == expected
     # Every queued message reached Telegram, once.
-    sent = [c for c in fake.calls_to("sendMessage") if c.ok][greetings:]
+    sent = [
+        c
+        for method in ("sendMessage", "sendPhoto", "sendDocument")
+        for c in fake.calls_to(method)
+        if c.ok
+    ][greetings:]
     async with services.sessions() as session:
         rows = (await session.exec(select(OutboxMessage))).all()
     assert len({r.key for r in rows}) == len(rows)
