@@ -7,6 +7,7 @@ due (``Scheduler.run_until_idle``: the events, then every message they queued).
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -445,20 +446,39 @@ async def test_two_bots_on_one_database_send_each_message_once(
 ) -> None:
     names = await _year_with_people(town, clock)
     july = await _month(town, "2026-07")
-    clock.set(july.opens_at)
     async with await _second_bot(settings, fake, clock) as second:
-        import asyncio
-
+        second.app.sender.pacer = town.app.sender.pacer
+        # Both bots wake to the same moments: the opening, the first reminder, the deadline.
+        clock.set(july.opens_at)
         await asyncio.gather(
             town.app.scheduler.run_until_idle(), second.app.scheduler.run_until_idle()
         )
-        await asyncio.gather(town.app.sender.flush(), second.app.sender.flush())
-    openings = [
-        c.params["chat_id"]
-        for c in fake.calls_to("sendMessage")
-        if c.ok and "考核开始了" in str(c.params.get("text"))
+        pending = await town.app.scheduler.pending_events()
+        first = next(e.due for e in pending if e.key.startswith("remind"))
+        for moment in (first, july.closes_at):
+            clock.set(moment)
+            await asyncio.gather(
+                town.app.scheduler.run_until_idle(), second.app.scheduler.run_until_idle()
+            )
+            await asyncio.gather(town.app.sender.flush(), second.app.sender.flush())
+    sent = [
+        (c.params["chat_id"], c.params.get("text")) for c in fake.calls_to("sendMessage") if c.ok
     ]
-    assert len(openings) == len(set(openings)) == len(names)
+    for words, people in (
+        ("考核开始了", len(names)),
+        ("考核提醒", None),
+        ("月度得分已经算出", None),
+    ):
+        chats = [chat for chat, text in sent if words in str(text)]
+        assert chats, words
+        assert len(chats) == len(set(chats)), f"{words}: someone got it twice"
+        if people is not None:
+            assert len(chats) == people
+    async with town.services.sessions() as session:
+        events = await calendar_q.events_of_unit(session=session, unit_id=town.services.unit)
+    july_events = [e for e in events if e.period_id == july.id]
+    assert {e.key.split(":")[0] for e in july_events} == {"open", "remind", "close"}
+    assert len({e.key for e in july_events}) == len(july_events)
 
 
 async def test_broadcast_through_429_timeouts_5xx_and_blocked_people(
