@@ -25,8 +25,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.appraisal import periods as appraisal
+from bot.core.scheme_file import default_scheme
 from bot.emulator.server import BotApiServer, serve
 from bot.emulator.telegram import FakeTelegram
+from storage.engine import transaction
 from storage.models import (
     AuditLog,
     BallotParticipation,
@@ -52,6 +55,7 @@ class BotProcess:
     cwd: Path
     logs: list[str] = field(default_factory=list)
     process: asyncio.subprocess.Process | None = None
+    args: tuple[str, ...] = ()  # more arguments of ``kaohe run``
 
     async def start(self) -> None:
         polls = self.fake.polls_started
@@ -60,6 +64,7 @@ class BotProcess:
             "-m",
             "bot",
             "run",
+            *self.args,
             cwd=self.cwd,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
@@ -285,3 +290,56 @@ async def test_each_confirmed_step_happens_once_across_a_kill_and_a_restart(
             assert await _count(town, select(AuditLog).where(AuditLog.action == action)) == 0
     finally:
         await town.services.engine.dispose()  # the stopped Application's, used for the checks
+
+
+async def test_run_on_a_simulated_clock_says_so_and_runs_the_calendar_by_it(
+    town: Any, sim: Any, fake: FakeTelegram, settings: Any, tmp_path: Path
+) -> None:
+    """``kaohe run --clock WHEN --speed N``: logged loudly at start, shown in /whoami, and the
+    calendar runs on it (the month whose window the clock is in opens)."""
+    async with transaction(town.services.sessions) as session:
+        await appraisal.create_year(
+            session=session,
+            unit_id=town.services.unit,
+            year=2026,
+            scheme=default_scheme(),
+            now=town.services.now(),
+        )
+    reader = await town.signup("吴磊")
+    await sim.__aexit__(None, None, None)
+    sim.via = "polling"
+    async with bot_process(fake, settings, tmp_path) as bot:
+        bot.args = ("--clock", "2026-11-25T10:00", "--speed", "60")
+        await bot.start()
+        mark = reader.mark()
+        await reader.command("whoami")
+        shown = (await reader.wait_for_message(mark, timeout=30)).text
+        assert "模拟时钟" in shown and "11月25日" in shown and "60 倍速" in shown
+        # The November window opened on the simulated 25th: 吴磊 is told.
+        await fake.wait_for(
+            lambda: any("2026年11月考核开始了" in m.text for m in reader.inbox_since(mark)),
+            timeout=30,
+            message="the opening of November did not come",
+        )
+        log = await bot.stop()
+    assert "SIMULATED CLOCK" in log and "2026-11-25T10:0" in log
+
+
+async def test_run_refuses_a_clock_it_cannot_read(settings: Any, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+    env.update(BOT_TOKEN=TEST_TOKEN, DATABASE_URL=settings.database_url, DEFAULT_LANGUAGE="zh")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--clock",
+        "下周一",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output = (await asyncio.wait_for(process.communicate(), timeout=60))[0].decode()
+    assert process.returncode == 2
+    assert "下周一" in output and "Traceback" not in output
