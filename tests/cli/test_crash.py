@@ -25,11 +25,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.appraisal import periods as appraisal
-from bot.core.scheme_file import default_scheme
 from bot.emulator.server import BotApiServer, serve
 from bot.emulator.telegram import FakeTelegram
-from storage.engine import transaction
 from storage.models import (
     AuditLog,
     BallotParticipation,
@@ -297,14 +294,7 @@ async def test_run_on_a_simulated_clock_says_so_and_runs_the_calendar_by_it(
 ) -> None:
     """``kaohe run --clock WHEN --speed N``: logged loudly at start, shown in /whoami, and the
     calendar runs on it (the month whose window the clock is in opens)."""
-    async with transaction(town.services.sessions) as session:
-        await appraisal.create_year(
-            session=session,
-            unit_id=town.services.unit,
-            year=2026,
-            scheme=default_scheme(),
-            now=town.services.now(),
-        )
+    await town.create_year(2026)
     reader = await town.signup("吴磊")
     await sim.__aexit__(None, None, None)
     sim.via = "polling"

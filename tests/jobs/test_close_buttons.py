@@ -16,9 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
-from bot.appraisal import periods as appraisal
 from bot.core.clock import ManualClock
-from bot.core.scheme_file import default_scheme
 from bot.jobs.sender import Pacer
 from storage.engine import transaction
 from storage.models import OutboxMessage, Period
@@ -71,14 +69,7 @@ async def test_a_closed_months_messages_lose_their_buttons(
 ) -> None:
     town.app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
     services = town.services
-    async with transaction(services.sessions) as session:
-        await appraisal.create_year(
-            session=session,
-            unit_id=services.unit,
-            year=2026,
-            scheme=default_scheme(),
-            now=clock.now(),
-        )
+    await town.create_year(2026)
     for name in PEOPLE:
         await town.signup(name)
 
@@ -139,14 +130,7 @@ async def test_the_next_months_buttons_stay_and_a_restart_catches_up(
 ) -> None:
     town.app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
     services = town.services
-    async with transaction(services.sessions) as session:
-        await appraisal.create_year(
-            session=session,
-            unit_id=services.unit,
-            year=2026,
-            scheme=default_scheme(),
-            now=clock.now(),
-        )
+    await town.create_year(2026)
     for name in PEOPLE:
         await town.signup(name)
     july = await run_until(town, clock, "open")

@@ -18,11 +18,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.appraisal import periods as appraisal
 from bot.core.clock import ManualClock
-from bot.core.scheme_file import default_scheme
 from bot.jobs.sender import Pacer
-from storage.engine import sqlite_path, transaction
+from storage.engine import sqlite_path
 from storage.models import BallotDraft, Period, PeriodState
 from tests.harness.ballot import ballot_message, grade_data, names_on
 
@@ -87,14 +85,7 @@ async def test_a_month_closed_by_the_scheduler_leaves_no_draft_on_disk(
 ) -> None:
     # The sender paces in real seconds (one message a second to a chat): not waited for here.
     town.app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
-    async with transaction(town.services.sessions) as session:
-        await appraisal.create_year(
-            session=session,
-            unit_id=town.services.unit,
-            year=2026,
-            scheme=default_scheme(),
-            now=clock.now(),
-        )
+    await town.create_year(2026)
     voters = [await town.signup(name) for name in VOTERS]
     july = await run_until(town, clock, "open")
     assert july.state == PeriodState.OPEN

@@ -351,14 +351,7 @@ async def _second_bot(settings: Any, fake: Any, clock: ManualClock) -> Any:
 
 
 async def _year_with_people(town: Any, clock: ManualClock) -> list[str]:
-    async with transaction(town.services.sessions) as session:
-        await appraisal.create_year(
-            session=session,
-            unit_id=town.services.unit,
-            year=2026,
-            scheme=default_scheme(),
-            now=clock.now(),
-        )
+    await town.create_year(2026)
     names = [c.name for c in await _roster(town) if c.name != UNSIGNED]
     for name in names:
         await town.signup(name)

@@ -22,11 +22,8 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.appraisal import periods as appraisal
 from bot.appraisal.progress import month_snapshot
 from bot.core.clock import ManualClock
-from bot.core.scheme_file import default_scheme
-from storage.engine import transaction
 from storage.models import Appeal, AuditLog, Period, PeriodState, Result, ScoreAdjustment
 from storage.queries import periods as periods_q
 from tests.harness.appraisal import cast_for, submit_self
@@ -171,14 +168,7 @@ async def test_the_seeds_first_quarter_end_to_end(
 ) -> None:
     services = town.services
     seed = _seed()
-    async with transaction(services.sessions) as session:
-        await appraisal.create_year(
-            session=session,
-            unit_id=services.unit,
-            year=2026,
-            scheme=default_scheme(),
-            now=clock.now(),
-        )
+    await town.create_year(2026)
     users = await town.signup_all()
     group = await town.bind_leadership("考核领导小组")
 
