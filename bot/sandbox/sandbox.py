@@ -35,7 +35,6 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.appraisal.periods import create_year
 from bot.core.clock import SimulatedClock, SystemClock, aware_utc
 from bot.core.config import Settings
 from bot.core.scheme_file import DEFAULT_SCHEME_PATH, read_scheme
@@ -48,7 +47,7 @@ from bot.rules.roles import ROLE_ORDER
 from bot.sandbox.town import LEADERSHIP_GROUP_ID, Town
 from bot.sandbox.transcript import Entry, chat_entries
 from storage import migrate
-from storage.engine import create_engine, sqlite_path, transaction
+from storage.engine import create_engine, sqlite_path
 
 __all__ = [
     "EXAMPLES",
@@ -248,24 +247,14 @@ class Sandbox:
         await town.bind_leadership(title)
         # The calendar last, so that a window open already greets everyone: the months whose
         # windows have passed are passed over, as in a deployment started mid-year.
-        await self._create_calendar(year)
+        await self._create_calendar(town, year)
         await self.app.scheduler.rebuild()
         await self.settle()
 
-    async def _create_calendar(self, year: int) -> None:
+    async def _create_calendar(self, town: Town, year: int) -> None:
         """This year's and next year's periods, as ``kaohe periods create`` makes them."""
         scheme, _, _ = read_scheme(self.files.scheme)
-        services = self.services
-        async with transaction(services.sessions) as session:
-            for each in (year, year + 1):
-                await create_year(
-                    session=session,
-                    unit_id=services.unit,
-                    year=each,
-                    scheme=scheme,
-                    now=self.clock.now(),
-                    actor="sandbox",
-                )
+        await town.create_years(year, year + 1, scheme=scheme)
 
     async def stop(self) -> None:
         """Stop the bot (its scheduler, its sender) and close the database."""

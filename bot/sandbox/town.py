@@ -18,9 +18,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.core.scheme_file import read_scheme
+from bot.appraisal.periods import create_year
+from bot.core.scheme_file import default_scheme, read_scheme
 from bot.emulator.simulator import SimGroup, Simulator, SimUser
 from bot.rules.roles import Role
+from bot.rules.scheme import Scheme
 from bot.sheets.roster import read_roster
 from bot.sheets.targets import read_targets
 from storage.engine import transaction
@@ -83,6 +85,20 @@ class Town:
                 actor=self.actor,
                 now=self.services.now(),
             )
+
+    async def create_years(self, *years: int, scheme: Scheme | None = None) -> None:
+        """Put ``years``' periods on the calendar with ``scheme`` (default: the example) as
+        ``kaohe periods create`` does, in one transaction; the scheduler opens them from there."""
+        async with transaction(self.services.sessions) as session:
+            for year in years:
+                await create_year(
+                    session=session,
+                    unit_id=self.services.unit_id,
+                    year=year,
+                    scheme=scheme or default_scheme(),
+                    now=self.services.now(),
+                    actor=self.actor,
+                )
 
     # -- the roster as it stands -------------------------------------------------------------
 

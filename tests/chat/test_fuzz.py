@@ -105,10 +105,7 @@ async def test_a_seeded_walk_breaks_no_promise(
     town.app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
     assert settings.scheme_file is not None
     scheme = load_scheme(settings.scheme_file)
-    async with transaction(town.services.sessions) as session:
-        await appraisal.create_year(
-            session=session, unit_id=town.services.unit, year=2026, scheme=scheme, now=clock.now()
-        )
+    await town.create_years(2026, scheme=scheme)
     for name in ENGLISH:
         town.person(name, language_code="en")
     async with town.services.sessions() as session:

@@ -294,7 +294,7 @@ async def test_run_on_a_simulated_clock_says_so_and_runs_the_calendar_by_it(
 ) -> None:
     """``kaohe run --clock WHEN --speed N``: logged loudly at start, shown in /whoami, and the
     calendar runs on it (the month whose window the clock is in opens)."""
-    await town.create_year(2026)
+    await town.create_years(2026)
     reader = await town.signup("吴磊")
     await sim.__aexit__(None, None, None)
     sim.via = "polling"

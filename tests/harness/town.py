@@ -64,21 +64,6 @@ class Town(SandboxTown):
                 )
         return period
 
-    async def create_year(self, year: int = 2026, *, scheme: Any = None) -> None:
-        """Create ``year``'s periods on the calendar with ``scheme`` (default: the example), as
-        ``kaohe periods create`` does, at the clock's now; the scheduler opens them from there."""
-        from bot.appraisal.periods import create_year
-        from bot.core.scheme_file import default_scheme
-
-        async with transaction(self.services.sessions) as session:
-            await create_year(
-                session=session,
-                unit_id=self.services.unit,
-                year=year,
-                scheme=scheme or default_scheme(),
-                now=self.services.now(),
-            )
-
 
 OTHER_USER = 9_000_001
 

@@ -69,7 +69,7 @@ async def test_a_closed_months_messages_lose_their_buttons(
 ) -> None:
     town.app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
     services = town.services
-    await town.create_year(2026)
+    await town.create_years(2026)
     for name in PEOPLE:
         await town.signup(name)
 
@@ -130,7 +130,7 @@ async def test_the_next_months_buttons_stay_and_a_restart_catches_up(
 ) -> None:
     town.app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
     services = town.services
-    await town.create_year(2026)
+    await town.create_years(2026)
     for name in PEOPLE:
         await town.signup(name)
     july = await run_until(town, clock, "open")

@@ -85,7 +85,7 @@ async def test_a_month_closed_by_the_scheduler_leaves_no_draft_on_disk(
 ) -> None:
     # The sender paces in real seconds (one message a second to a chat): not waited for here.
     town.app.sender.pacer = Pacer(per_second=10_000.0, private_gap=0.0, group_gap=0.0)
-    await town.create_year(2026)
+    await town.create_years(2026)
     voters = [await town.signup(name) for name in VOTERS]
     july = await run_until(town, clock, "open")
     assert july.state == PeriodState.OPEN

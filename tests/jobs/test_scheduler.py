@@ -350,8 +350,8 @@ async def _second_bot(settings: Any, fake: Any, clock: ManualClock) -> Any:
     return Simulator(app, fake, via="processor")
 
 
-async def _year_with_people(town: Any, clock: ManualClock) -> list[str]:
-    await town.create_year(2026)
+async def _year_with_people(town: Any) -> list[str]:
+    await town.create_years(2026)
     names = [c.name for c in await _roster(town) if c.name != UNSIGNED]
     for name in names:
         await town.signup(name)
@@ -361,7 +361,7 @@ async def _year_with_people(town: Any, clock: ManualClock) -> list[str]:
 async def test_a_restart_across_the_deadline_closes_once_and_sends_nothing_twice(
     town: Any, sim: Any, clock: ManualClock, fake: Any, settings: Any
 ) -> None:
-    await _year_with_people(town, clock)
+    await _year_with_people(town)
     walk = Walk(town, clock)
     assert await walk.next() == ["open@2026-07"]
     assert await walk.next() == ["remind:3d@2026-07"]
@@ -405,7 +405,7 @@ async def test_a_restart_across_the_deadline_closes_once_and_sends_nothing_twice
 async def test_an_event_that_died_half_way_is_taken_over_after_its_lease(
     town: Any, clock: ManualClock, fake: Any
 ) -> None:
-    await _year_with_people(town, clock)
+    await _year_with_people(town)
     scheduler = town.app.scheduler
     july = await _month(town, "2026-07")
     clock.set(july.opens_at)
@@ -437,7 +437,7 @@ async def test_an_event_that_died_half_way_is_taken_over_after_its_lease(
 async def test_two_bots_on_one_database_send_each_message_once(
     town: Any, clock: ManualClock, fake: Any, settings: Any
 ) -> None:
-    names = await _year_with_people(town, clock)
+    names = await _year_with_people(town)
     july = await _month(town, "2026-07")
     async with await _second_bot(settings, fake, clock) as second:
         second.app.sender.pacer = town.app.sender.pacer
@@ -477,7 +477,7 @@ async def test_two_bots_on_one_database_send_each_message_once(
 async def test_broadcast_through_429_timeouts_5xx_and_blocked_people(
     town: Any, clock: ManualClock, fake: Any
 ) -> None:
-    names = await _year_with_people(town, clock)
+    names = await _year_with_people(town)
     app = town.app
     app.sender.backoff = 0.01  # the backoff's real seconds: kept short here
     july = await _month(town, "2026-07")

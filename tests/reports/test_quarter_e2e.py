@@ -168,7 +168,7 @@ async def test_the_seeds_first_quarter_end_to_end(
 ) -> None:
     services = town.services
     seed = _seed()
-    await town.create_year(2026)
+    await town.create_years(2026)
     users = await town.signup_all()
     group = await town.bind_leadership("考核领导小组")
 
